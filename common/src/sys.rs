@@ -1,0 +1,425 @@
+//! The only module with `unsafe` code: one small, safe wrapper per libc call the
+//! project makes. A failed call becomes a `SysError { call, errno }` on the spot;
+//! errnos a caller expects (`ESRCH`, `ECHILD`, `EINTR`) get a named branch there.
+//! Reading this file top to bottom is a tour of the system calls Docker's process
+//! model rests on: fork/exec, process groups and sessions, the subreaper, signals,
+//! and poll (docs/04-shim.md, fork(2), prctl(2), signalfd(2)).
+
+use std::ffi::CStr;
+use std::fmt;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::raw::{c_char, c_int};
+
+/// A process ID, as the kernel names it.
+pub type Pid = libc::pid_t;
+
+/// A libc call that failed: which call, and the errno it left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SysError {
+    pub call: &'static str,
+    pub errno: i32,
+}
+
+impl fmt::Display for SysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = std::io::Error::from_raw_os_error(self.errno);
+        write!(f, "{}: {}", self.call, text)
+    }
+}
+
+impl std::error::Error for SysError {}
+
+impl From<SysError> for std::io::Error {
+    fn from(error: SysError) -> Self {
+        std::io::Error::from_raw_os_error(error.errno)
+    }
+}
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn check(call: &'static str, ret: c_int) -> Result<c_int, SysError> {
+    if ret == -1 {
+        Err(SysError { call, errno: last_errno() })
+    } else {
+        Ok(ret)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Processes: fork, exec, exit, wait.
+
+/// Which side of a `fork` we are on.
+pub enum Fork {
+    Child,
+    Parent(Pid),
+}
+
+/// Splits the process in two (fork(2)). In a multi-threaded process the child
+/// may only make async-signal-safe calls until it execs: another thread may have
+/// held the malloc lock at the moment of the fork. Callers therefore do nothing in
+/// the child but `exec_in_child` or `exit_immediately`.
+pub fn fork() -> Result<Fork, SysError> {
+    // SAFETY: fork takes no arguments; what the child may do afterwards is the
+    // documented contract of this function, kept by its two callers.
+    let pid = unsafe { libc::fork() };
+    match check("fork", pid)? {
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(pid)),
+    }
+}
+
+/// Ends the process at once, without running destructors or atexit handlers
+/// (_exit(2)): what a forked child must do when its exec failed.
+pub fn exit_immediately(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// Everything a forked child does before `execve`, prepared by the parent so the
+/// child only makes raw, async-signal-safe system calls. Pointer arrays end with
+/// a null pointer, as execve(2) requires.
+pub struct ChildSetup<'a> {
+    pub program: &'a CStr,
+    pub argv: &'a [*const c_char],
+    pub envp: &'a [*const c_char],
+    pub cwd: Option<&'a CStr>,
+    /// `(source, target)`: `dup2(source, target)`; a source that already sits at
+    /// its target only loses its close-on-exec flag.
+    pub fd_map: &'a [(RawFd, RawFd)],
+    pub new_session: bool,
+    pub new_process_group: bool,
+    /// The signal the kernel sends the child when its parent dies, and the
+    /// parent's PID, to notice a parent that died before the prctl took effect.
+    pub parent_death_signal: Option<(c_int, Pid)>,
+}
+
+/// The step of `exec_in_child` that failed, sent to the parent with the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildStep {
+    Setup = 1,
+    Chdir = 2,
+    Exec = 3,
+}
+
+impl ChildStep {
+    pub fn from_code(code: u32) -> ChildStep {
+        match code {
+            2 => ChildStep::Chdir,
+            3 => ChildStep::Exec,
+            _ => ChildStep::Setup,
+        }
+    }
+}
+
+/// Runs in the forked child: resets signals, sets session or process group,
+/// parent-death signal, file descriptors and working directory, then execs.
+/// Returns only if a step failed, with that step and its errno.
+pub fn exec_in_child(setup: &ChildSetup) -> (ChildStep, i32) {
+    // SAFETY: every call below is async-signal-safe (signal-safety(7)) and gets
+    // pointers that the parent built before fork and that outlive this call.
+    unsafe {
+        // A signal mask and ignored signals survive execve; the new program must
+        // start with the defaults (Rust ignores SIGPIPE, the shim blocks SIGCHLD).
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        for signal in 1..libc::SIGRTMAX() {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+        if setup.new_session && libc::setsid() == -1 {
+            return (ChildStep::Setup, last_errno());
+        }
+        if setup.new_process_group && libc::setpgid(0, 0) == -1 {
+            return (ChildStep::Setup, last_errno());
+        }
+        if let Some((signal, parent)) = setup.parent_death_signal {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) == -1 {
+                return (ChildStep::Setup, last_errno());
+            }
+            // The parent may have died between fork and prctl: then nobody would
+            // ever send the signal, so act as if it had been sent.
+            if libc::getppid() != parent {
+                libc::_exit(128 + signal);
+            }
+        }
+        for &(source, target) in setup.fd_map {
+            let ret = if source == target {
+                libc::fcntl(source, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(source, target)
+            };
+            if ret == -1 {
+                return (ChildStep::Setup, last_errno());
+            }
+        }
+        if let Some(cwd) = setup.cwd {
+            if libc::chdir(cwd.as_ptr()) == -1 {
+                return (ChildStep::Chdir, last_errno());
+            }
+        }
+        libc::execve(setup.program.as_ptr(), setup.argv.as_ptr(), setup.envp.as_ptr());
+        (ChildStep::Exec, last_errno())
+    }
+}
+
+/// How a child ended, as waitpid(2) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl WaitStatus {
+    /// The shell's convention, which Docker follows: the exit code, or 128 plus
+    /// the signal that killed the process (137 for SIGKILL).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            WaitStatus::Exited(code) => code,
+            WaitStatus::Signaled(signal) => 128 + signal,
+        }
+    }
+}
+
+fn decode_status(status: c_int) -> WaitStatus {
+    if libc::WIFSIGNALED(status) {
+        WaitStatus::Signaled(libc::WTERMSIG(status))
+    } else {
+        WaitStatus::Exited(libc::WEXITSTATUS(status))
+    }
+}
+
+/// Blocks until the child `pid` has ended and reaps it; retries on EINTR.
+pub fn waitpid(pid: Pid) -> Result<WaitStatus, SysError> {
+    loop {
+        let mut status: c_int = 0;
+        // SAFETY: status is a valid, writable c_int for the duration of the call.
+        let ret = unsafe { libc::waitpid(pid, &mut status, 0) };
+        match check("waitpid", ret) {
+            Ok(_) => return Ok(decode_status(status)),
+            Err(error) if error.errno == libc::EINTR => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// What one non-blocking `waitpid(-1)` found.
+pub enum Reaped {
+    /// A child ended and is now reaped.
+    Child(Pid, WaitStatus),
+    /// Children exist, but none has ended yet.
+    NoneReady,
+    /// The process has no children left at all (ECHILD).
+    NoChildren,
+}
+
+/// Reaps one ended child, if any (waitpid(-1, WNOHANG)).
+pub fn reap_any() -> Result<Reaped, SysError> {
+    let mut status: c_int = 0;
+    // SAFETY: status is a valid, writable c_int for the duration of the call.
+    let ret = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    match check("waitpid", ret) {
+        Ok(0) => Ok(Reaped::NoneReady),
+        Ok(pid) => Ok(Reaped::Child(pid, decode_status(status))),
+        Err(error) if error.errno == libc::ECHILD => Ok(Reaped::NoChildren),
+        Err(error) if error.errno == libc::EINTR => Ok(Reaped::NoneReady),
+        Err(error) => Err(error),
+    }
+}
+
+pub fn getpid() -> Pid {
+    // SAFETY: getpid has no arguments and cannot fail.
+    unsafe { libc::getpid() }
+}
+
+pub fn getuid() -> u32 {
+    // SAFETY: getuid has no arguments and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Starts a new session with this process as its leader (setsid(2)): no
+/// controlling terminal, and no signals from the terminal of whoever started us.
+pub fn setsid() -> Result<(), SysError> {
+    // SAFETY: setsid takes no arguments.
+    check("setsid", unsafe { libc::setsid() })?;
+    Ok(())
+}
+
+/// Orphaned descendants get re-parented to us, not PID 1, so we can reap them
+/// and know they are gone (docs/04-shim.md, prctl(2)).
+pub fn set_child_subreaper() -> Result<(), SysError> {
+    // SAFETY: this prctl option takes plain integers and no pointers.
+    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    check("prctl(PR_SET_CHILD_SUBREAPER)", ret)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Signals.
+
+/// Sends `signal` to one process. `ESRCH` (no such process) is an error the
+/// caller names; signal 0 only checks that the process exists.
+pub fn kill(pid: Pid, signal: c_int) -> Result<(), SysError> {
+    // SAFETY: kill takes plain integers.
+    check("kill", unsafe { libc::kill(pid, signal) })?;
+    Ok(())
+}
+
+/// Sends `signal` to every process of the process group `pgid`.
+pub fn killpg(pgid: Pid, signal: c_int) -> Result<(), SysError> {
+    // SAFETY: killpg takes plain integers.
+    check("killpg", unsafe { libc::killpg(pgid, signal) })?;
+    Ok(())
+}
+
+/// True while a process with this PID exists (a zombie counts); EPERM means it
+/// exists but belongs to someone else.
+pub fn process_exists(pid: Pid) -> bool {
+    pid > 0 && !matches!(kill(pid, 0), Err(SysError { errno: libc::ESRCH, .. }))
+}
+
+fn signal_set(signals: &[c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset and sigaddset only write into the set we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        set
+    }
+}
+
+/// Blocks `signals` in the calling thread; threads spawned afterwards inherit
+/// the mask. Blocked signals stay pending until `wait_for_signal` or a
+/// `SignalFd` takes them.
+pub fn block_signals(signals: &[c_int]) -> Result<(), SysError> {
+    let set = signal_set(signals);
+    // SAFETY: set is a valid sigset_t; the old mask is not requested.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if ret != 0 {
+        return Err(SysError { call: "pthread_sigmask", errno: ret });
+    }
+    Ok(())
+}
+
+/// Sleeps until one of the (blocked) `signals` arrives and returns it (sigwait(3)).
+pub fn wait_for_signal(signals: &[c_int]) -> Result<c_int, SysError> {
+    let set = signal_set(signals);
+    let mut signal: c_int = 0;
+    // SAFETY: set and signal are valid for the duration of the call.
+    let ret = unsafe { libc::sigwait(&set, &mut signal) };
+    if ret != 0 {
+        return Err(SysError { call: "sigwait", errno: ret });
+    }
+    Ok(signal)
+}
+
+/// A file descriptor that becomes readable when one of its (blocked) signals is
+/// pending: signals turned into ordinary input for a `poll` loop (signalfd(2)).
+pub struct SignalFd(OwnedFd);
+
+impl SignalFd {
+    pub fn new(signals: &[c_int]) -> Result<SignalFd, SysError> {
+        let set = signal_set(signals);
+        // SAFETY: set is a valid sigset_t; -1 asks for a new descriptor.
+        let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+        let fd = check("signalfd", fd)?;
+        // SAFETY: signalfd just returned this descriptor and nothing else owns it.
+        Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Takes one pending signal, or `None` when none is pending.
+    pub fn take(&self) -> Result<Option<c_int>, SysError> {
+        let mut info: libc::signalfd_siginfo = zeroed_siginfo();
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: info is a writable buffer of exactly `size` bytes.
+        let ret = unsafe { libc::read(self.0.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        if ret == -1 {
+            let errno = last_errno();
+            if errno == libc::EAGAIN || errno == libc::EINTR {
+                return Ok(None);
+            }
+            return Err(SysError { call: "read(signalfd)", errno });
+        }
+        Ok(Some(info.ssi_signo as c_int))
+    }
+}
+
+impl AsRawFd for SignalFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+fn zeroed_siginfo() -> libc::signalfd_siginfo {
+    // SAFETY: signalfd_siginfo is plain old data; all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
+// ---------------------------------------------------------------------------
+// File descriptors.
+
+/// A pipe whose both ends close on exec: a child keeps only what it dup2s.
+pub fn pipe_cloexec() -> Result<(OwnedFd, OwnedFd), SysError> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds is a writable array of two c_ints, as pipe2 requires.
+    check("pipe2", unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: pipe2 just returned these descriptors and nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Writes all of `bytes` with raw write(2) calls: async-signal-safe, for a
+/// forked child reporting its errno. Errors are ignored: there is nobody to tell.
+pub fn write_raw(fd: RawFd, bytes: &[u8]) {
+    let mut written = 0;
+    while written < bytes.len() {
+        // SAFETY: the pointer and length describe the unwritten rest of `bytes`.
+        let ret = unsafe { libc::write(fd, bytes[written..].as_ptr().cast(), bytes.len() - written) };
+        if ret <= 0 {
+            if ret == -1 && last_errno() == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        written += ret as usize;
+    }
+}
+
+/// Switches a descriptor to non-blocking mode, for a `poll` loop.
+pub fn set_nonblocking(fd: RawFd) -> Result<(), SysError> {
+    // SAFETY: fcntl with F_GETFL/F_SETFL takes and returns plain integers.
+    unsafe {
+        let flags = check("fcntl(F_GETFL)", libc::fcntl(fd, libc::F_GETFL))?;
+        check("fcntl(F_SETFL)", libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
+    }
+    Ok(())
+}
+
+/// Sets the file-mode creation mask and returns the previous one (umask(2)).
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: umask takes a plain integer and cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) as u32 }
+}
+
+/// One entry of a `poll` set: which descriptor, what to wait for, what happened.
+pub type PollFd = libc::pollfd;
+pub use libc::{POLLERR, POLLHUP, POLLIN, POLLNVAL};
+
+/// A `PollFd` asking for readability of `fd`.
+pub fn poll_entry(fd: RawFd) -> PollFd {
+    PollFd { fd, events: POLLIN, revents: 0 }
+}
+
+/// Sleeps until one of `fds` is ready (poll(2)), without a timeout. EINTR counts
+/// as "nothing ready", so callers simply loop.
+pub fn poll(fds: &mut [PollFd]) -> Result<usize, SysError> {
+    // SAFETY: the pointer and length describe a valid, writable slice of pollfd.
+    let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+    match check("poll", ret) {
+        Ok(ready) => Ok(ready as usize),
+        Err(error) if error.errno == libc::EINTR => Ok(0),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,303 @@
+//! Wire types shared by two processes: the container's configuration as stored
+//! in `meta.json` (daemon → shim, daemon → restarted daemon), the `exit` record
+//! (shim → daemon), and the messages of the shim's control protocol. Each is
+//! JSON, built and read with `serde_json::Value` so the format is visible here
+//! field by field (docs/04-shim.md has the protocol).
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+/// `HostConfig.RestartPolicy`: `no`, `on-failure` (with a maximum retry count),
+/// `always`, `unless-stopped`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartPolicy {
+    pub name: String,
+    pub maximum_retry_count: i64,
+}
+
+/// `HostConfig.LogConfig` options of the json-file log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogOptions {
+    /// `max-size`, as given (`10m`); empty for the default.
+    pub max_size: String,
+    /// `max-file`, as given (`3`); empty for the default.
+    pub max_file: String,
+}
+
+/// A container's configuration: the content of `meta.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerConfig {
+    pub id: String,
+    pub name: String,
+    /// The image name the client gave, recorded and never pulled.
+    pub image: String,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    /// Absolute working directory of the process.
+    pub cwd: String,
+    /// The whole environment of the process, `KEY=value` each.
+    pub env: Vec<String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub labels: BTreeMap<String, String>,
+    pub restart_policy: RestartPolicy,
+    pub auto_remove: bool,
+    pub log: LogOptions,
+    pub stop_signal: String,
+    pub stop_timeout: Option<i64>,
+    pub created_at: String,
+    /// Empty until the first start.
+    pub started_at: String,
+}
+
+impl ContainerConfig {
+    /// The argument vector of the container's main process: entrypoint, then cmd.
+    pub fn argv(&self) -> Vec<String> {
+        self.entrypoint.iter().chain(&self.cmd).cloned().collect()
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "image": self.image,
+            "entrypoint": self.entrypoint,
+            "cmd": self.cmd,
+            "cwd": self.cwd,
+            "env": self.env,
+            "tty": self.tty,
+            "open_stdin": self.open_stdin,
+            "stdin_once": self.stdin_once,
+            "labels": self.labels,
+            "restart_policy": {
+                "name": self.restart_policy.name,
+                "maximum_retry_count": self.restart_policy.maximum_retry_count,
+            },
+            "auto_remove": self.auto_remove,
+            "log": { "max_size": self.log.max_size, "max_file": self.log.max_file },
+            "stop_signal": self.stop_signal,
+            "stop_timeout": self.stop_timeout,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+        })
+    }
+
+    /// Reads `meta.json`; `None` if it is not a configuration we wrote.
+    pub fn from_json(value: &Value) -> Option<ContainerConfig> {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+        let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let policy = value.get("restart_policy");
+        let log = value.get("log");
+        Some(ContainerConfig {
+            id: text("id")?,
+            name: text("name")?,
+            image: text("image").unwrap_or_default(),
+            entrypoint: string_list(value.get("entrypoint")),
+            cmd: string_list(value.get("cmd")),
+            cwd: text("cwd").unwrap_or_else(|| "/".to_string()),
+            env: string_list(value.get("env")),
+            tty: flag("tty"),
+            open_stdin: flag("open_stdin"),
+            stdin_once: flag("stdin_once"),
+            labels: string_map(value.get("labels")),
+            restart_policy: RestartPolicy {
+                name: policy.and_then(|p| p.get("name")).and_then(Value::as_str).unwrap_or("no").to_string(),
+                maximum_retry_count: policy
+                    .and_then(|p| p.get("maximum_retry_count"))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+            },
+            auto_remove: flag("auto_remove"),
+            log: LogOptions {
+                max_size: log.and_then(|l| l.get("max_size")).and_then(Value::as_str).unwrap_or("").to_string(),
+                max_file: log.and_then(|l| l.get("max_file")).and_then(Value::as_str).unwrap_or("").to_string(),
+            },
+            stop_signal: text("stop_signal").unwrap_or_default(),
+            stop_timeout: value.get("stop_timeout").and_then(Value::as_i64),
+            created_at: text("created_at").unwrap_or_default(),
+            started_at: text("started_at").unwrap_or_default(),
+        })
+    }
+}
+
+/// A JSON array of strings as a `Vec`; anything else as empty.
+pub fn string_list(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// A JSON object of strings as a sorted map; anything else as empty.
+pub fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|object| {
+            object.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The content of the `exit` file: how the container's main process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitRecord {
+    pub exit_code: i32,
+    pub finished_at: String,
+}
+
+impl ExitRecord {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = json!({ "exit_code": self.exit_code, "finished_at": self.finished_at }).to_string();
+        bytes.push('\n');
+        bytes.into_bytes()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Option<ExitRecord> {
+        let value: Value = serde_json::from_slice(bytes).ok()?;
+        Some(ExitRecord {
+            exit_code: value.get("exit_code")?.as_i64()? as i32,
+            finished_at: value.get("finished_at")?.as_str()?.to_string(),
+        })
+    }
+}
+
+/// What the shim writes on its ready pipe (fd 3) once, before closing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadyMessage {
+    /// The container process runs with this PID; `shim.sock` accepts connections.
+    Started { pid: i32 },
+    /// The process could not be started: Docker's message, and 126 or 127.
+    Failed { message: String, exit_code: i32 },
+}
+
+impl ReadyMessage {
+    pub fn to_line(&self) -> String {
+        let value = match self {
+            ReadyMessage::Started { pid } => json!({ "pid": pid }),
+            ReadyMessage::Failed { message, exit_code } => json!({ "error": message, "exit_code": exit_code }),
+        };
+        format!("{value}\n")
+    }
+
+    pub fn parse(line: &str) -> Option<ReadyMessage> {
+        let value: Value = serde_json::from_str(line.trim()).ok()?;
+        if let Some(pid) = value.get("pid").and_then(Value::as_i64) {
+            return Some(ReadyMessage::Started { pid: pid as i32 });
+        }
+        Some(ReadyMessage::Failed {
+            message: value.get("error")?.as_str()?.to_string(),
+            exit_code: value.get("exit_code").and_then(Value::as_i64).unwrap_or(126) as i32,
+        })
+    }
+}
+
+/// Which processes of the container a signal goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalScope {
+    /// The container's process group: the main process and the children that
+    /// stayed in its group (what a terminal's Ctrl-C reaches).
+    Group,
+    /// Every descendant of the shim, including those that left the group.
+    All,
+}
+
+/// One request on `shim.sock`: a JSON object on one line. Later requests
+/// (stdin, resize, exec) are further `op`s of the same shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShimRequest {
+    Signal { signal: i32, scope: SignalScope },
+}
+
+impl ShimRequest {
+    pub fn to_line(&self) -> String {
+        let value = match self {
+            ShimRequest::Signal { signal, scope } => json!({
+                "op": "signal",
+                "signal": signal,
+                "scope": match scope { SignalScope::Group => "group", SignalScope::All => "all" },
+            }),
+        };
+        format!("{value}\n")
+    }
+
+    pub fn parse(line: &[u8]) -> Result<ShimRequest, String> {
+        let value: Value = serde_json::from_slice(line).map_err(|error| format!("bad request: {error}"))?;
+        match value.get("op").and_then(Value::as_str) {
+            Some("signal") => {
+                let signal = value.get("signal").and_then(Value::as_i64).ok_or("signal: missing number")?;
+                let scope = match value.get("scope").and_then(Value::as_str) {
+                    Some("all") => SignalScope::All,
+                    _ => SignalScope::Group,
+                };
+                Ok(ShimRequest::Signal { signal: signal as i32, scope })
+            }
+            other => Err(format!("unknown op {other:?}")),
+        }
+    }
+}
+
+/// The shim's answer to one request: `{"ok":true}` or `{"error":"…"}`.
+pub fn shim_reply_line(result: &Result<(), String>) -> String {
+    let mut object = Map::new();
+    match result {
+        Ok(()) => object.insert("ok".into(), Value::Bool(true)),
+        Err(message) => object.insert("error".into(), Value::String(message.clone())),
+    };
+    format!("{}\n", Value::Object(object))
+}
+
+/// Reads a reply line back into a result.
+pub fn parse_shim_reply(line: &str) -> Result<(), String> {
+    let value: Value = serde_json::from_str(line.trim()).map_err(|_| format!("bad reply from shim: {line:?}"))?;
+    match value.get("error").and_then(Value::as_str) {
+        Some(message) => Err(message.to_string()),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let config = ContainerConfig {
+            id: "a".repeat(64),
+            name: "web".into(),
+            image: "busybox".into(),
+            entrypoint: vec![],
+            cmd: vec!["echo".into(), "hi".into()],
+            cwd: "/tmp".into(),
+            env: vec!["PATH=/bin".into()],
+            tty: false,
+            open_stdin: true,
+            stdin_once: true,
+            labels: [("k".to_string(), "v".to_string())].into(),
+            restart_policy: RestartPolicy { name: "on-failure".into(), maximum_retry_count: 3 },
+            auto_remove: true,
+            log: LogOptions { max_size: "1m".into(), max_file: "2".into() },
+            stop_signal: "SIGINT".into(),
+            stop_timeout: Some(3),
+            created_at: "2026-01-01T00:00:00.000000000Z".into(),
+            started_at: String::new(),
+        };
+        assert_eq!(ContainerConfig::from_json(&config.to_json()), Some(config));
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let ready = ReadyMessage::Failed { message: "boom".into(), exit_code: 127 };
+        assert_eq!(ReadyMessage::parse(&ready.to_line()), Some(ready));
+        let request = ShimRequest::Signal { signal: 9, scope: SignalScope::All };
+        assert_eq!(ShimRequest::parse(request.to_line().as_bytes()), Ok(request));
+        assert_eq!(parse_shim_reply(&shim_reply_line(&Err("gone".into()))), Err("gone".into()));
+        let exit = ExitRecord { exit_code: 137, finished_at: "x".into() };
+        assert_eq!(ExitRecord::parse(&exit.to_bytes()), Some(exit));
+    }
+}
+
+/// The descriptor on which the shim finds its ready pipe: the daemon `dup2`s
+/// the pipe's write end there before exec.
+pub const READY_FD: i32 = 3;

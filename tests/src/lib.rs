@@ -1,0 +1,1 @@
+//! Shared code of the integration suites lives in `tests/support/`.
