@@ -425,10 +425,12 @@ pub fn poll(fds: &mut [PollFd]) -> Result<usize, SysError> {
 }
 
 /// Takes ownership of a descriptor this process inherited at a known number
-/// (the shim's ready pipe at fd 3), or `None` if nothing is open there.
+/// (the shim's ready pipe at fd 3), or `None` if nothing is open there. It is
+/// marked close-on-exec, so no program this process starts inherits it.
 pub fn take_inherited_fd(fd: RawFd) -> Option<OwnedFd> {
-    // SAFETY: F_GETFD only queries the descriptor's flags.
-    let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+    // SAFETY: F_SETFD only changes the descriptor's flags; it fails with EBADF
+    // when nothing is open at `fd`.
+    let open = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != -1;
     // SAFETY: the descriptor is open and, by the caller's contract, owned by
     // nobody else in this process: it was inherited across exec for this use.
     open.then(|| unsafe { OwnedFd::from_raw_fd(fd) })

@@ -57,15 +57,18 @@ fn run(dir: &ContainerDir, mut ready: Option<File>) -> Result<(), String> {
             return Ok(());
         }
     };
-    let control = control::ControlSocket::bind(&dir.shim_sock()).map_err(|e| format!("bind shim.sock: {e}"))?;
+    let mut control = control::ControlSocket::bind(&dir.shim_sock()).map_err(|e| format!("bind shim.sock: {e}"))?;
     write_pid_files(dir, container.pid)?;
     tell_daemon(&mut ready, &ReadyMessage::Started { pid: container.pid });
 
     let log = log_writer::LogWriter::open(&dir.log()).map_err(|e| format!("open log: {e}"))?;
-    let status = supervisor::supervise(container, child_exits, control, log)?;
+    let status = supervisor::supervise(container, child_exits, &mut control, log)?;
 
     exit_file::write(dir, status).map_err(|e| format!("write exit file: {e}"))?;
     let _ = std::fs::remove_file(dir.shim_sock());
+    // Closing the connections is how the daemon learns of the exit, so it
+    // happens only now, with the exit file in place.
+    drop(control);
     Ok(())
 }
 

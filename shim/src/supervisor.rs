@@ -36,7 +36,7 @@ struct Supervised {
 pub fn supervise(
     container: ContainerProcess,
     child_exits: SignalFd,
-    mut control: ControlSocket,
+    control: &mut ControlSocket,
     mut log: LogWriter,
 ) -> Result<WaitStatus, String> {
     let mut state = Supervised {

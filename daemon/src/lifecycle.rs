@@ -1,0 +1,308 @@
+//! The container lifecycle: create, start, stop, kill, restart, remove,
+//! rename, prune and wait. Each operation takes the container's operation slot
+//! (so operations on one container run one at a time), asks the state table
+//! what the action means in the current state, does the work through the shim,
+//! and records the result. No operation decides a transition itself
+//! (docs/03-state-machine.md).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::names;
+use common::signals::parse_signal;
+use common::state::{decide, Action, Decision, State};
+use common::wire::{ShimRequest, SignalScope};
+
+use crate::api_error::ApiError;
+use crate::container::Container;
+use crate::create_request;
+use crate::engine::Engine;
+use crate::shim_link::{self, LaunchFailure};
+
+/// Docker's default grace period between the stop signal and SIGKILL.
+pub const DEFAULT_STOP_TIMEOUT_SECONDS: i64 = 10;
+/// How long to wait for a SIGKILLed container's shim to report the exit.
+const KILL_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts at a free generated name before giving up.
+const NAME_ATTEMPTS: u32 = 10;
+
+/// What `wait` waits for (`?condition=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    NotRunning,
+    NextExit,
+    Removed,
+}
+
+impl Engine {
+    /// Creates a container from a Docker create body; returns its ID.
+    pub fn create(self: &Arc<Self>, name: Option<&str>, body: &[u8]) -> Result<String, ApiError> {
+        let id = common::ids::new_id()?;
+        let name = match name.map(names::strip_slash).filter(|n| !n.is_empty()) {
+            Some(name) if names::is_valid_name(name) => name.to_string(),
+            Some(name) => return Err(invalid_name(name)),
+            None => self.free_generated_name()?,
+        };
+        let config = create_request::parse(body, &id, &name)?;
+        let container = Arc::new(Container::new(self.container_dir(&id), config.clone(), State::Created));
+        // Held until meta.json is written, so nobody can start a half-made container.
+        let _operation = container.begin_operation();
+        self.registry.insert(container.clone(), &name)?;
+        if let Err(error) = self.write_new_container_dir(&container, &config) {
+            self.registry.remove(&id, &name);
+            let _ = std::fs::remove_dir_all(container.dir.dir());
+            return Err(error.into());
+        }
+        Ok(id)
+    }
+
+    fn free_generated_name(&self) -> Result<String, ApiError> {
+        (0..NAME_ATTEMPTS)
+            .map(names::generate)
+            .find(|name| !self.registry.name_taken(name))
+            .ok_or_else(|| ApiError::Internal("could not find a free container name".to_string()))
+    }
+
+    fn write_new_container_dir(&self, container: &Container, config: &common::wire::ContainerConfig) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(container.dir.dir())?;
+        write_meta(container, config)
+    }
+
+    /// Starts a created or exited container.
+    pub fn start(self: &Arc<Self>, container: &Arc<Container>, reference: &str) -> Result<(), ApiError> {
+        let _operation = container.begin_operation();
+        match decide(Action::Start, container.status()) {
+            Decision::Go(_) => self.launch(container),
+            Decision::AlreadyDone => Err(ApiError::NotModified),
+            _ => Err(wrong_state(Action::Start, container, reference)),
+        }
+    }
+
+    /// Stops a running container: its stop signal, `timeout` seconds of grace,
+    /// then SIGKILL to every process it has.
+    pub fn stop(&self, container: &Container, reference: &str, timeout: Option<i64>, signal: Option<i32>) -> Result<(), ApiError> {
+        let _operation = container.begin_operation();
+        match decide(Action::Stop, container.status()) {
+            Decision::Go(_) => self.stop_processes(container, timeout, signal),
+            Decision::AlreadyDone => Err(ApiError::NotModified),
+            _ => Err(wrong_state(Action::Stop, container, reference)),
+        }
+    }
+
+    /// Sends a signal (`SIGKILL` by default) without waiting for the exit.
+    pub fn kill(&self, container: &Container, reference: &str, signal: i32) -> Result<(), ApiError> {
+        let _operation = container.begin_operation();
+        match decide(Action::Kill, container.status()) {
+            Decision::Allowed => {
+                // SIGKILL reaches every process, even those that left the group.
+                let scope = if signal == libc::SIGKILL { SignalScope::All } else { SignalScope::Group };
+                shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope }).map_err(ApiError::Internal)
+            }
+            _ => Err(wrong_state(Action::Kill, container, reference)),
+        }
+    }
+
+    /// Stops the container if it runs, then starts it again.
+    pub fn restart(self: &Arc<Self>, container: &Arc<Container>, reference: &str, timeout: Option<i64>) -> Result<(), ApiError> {
+        let _operation = container.begin_operation();
+        let status = container.status();
+        match decide(Action::Restart, status) {
+            Decision::Go(_) => {
+                if status.has_processes() {
+                    self.stop_processes(container, timeout, None)?;
+                }
+                self.launch(container)
+            }
+            _ => Err(wrong_state(Action::Restart, container, reference)),
+        }
+    }
+
+    /// Removes a container; with `force`, a running one is SIGKILLed first.
+    pub fn remove(&self, container: &Container, reference: &str, force: bool) -> Result<(), ApiError> {
+        let _operation = container.begin_operation();
+        match decide(Action::Remove, container.status()) {
+            Decision::Go(_) => {}
+            Decision::RefuseUnlessForced if force => self.stop_processes(container, Some(0), Some(libc::SIGKILL))?,
+            _ => return Err(wrong_state(Action::Remove, container, reference)),
+        }
+        let name = container.update(|state| {
+            state.status = State::Removing;
+            state.config.name.clone()
+        });
+        // Renaming first makes the removal atomic for a restarted daemon: the
+        // directory is either whole under its ID or gone (a leftover trash
+        // directory is deleted by recovery).
+        let trash = self.root.join(format!(".removing-{}", container.id));
+        std::fs::rename(container.dir.dir(), &trash)?;
+        let _ = std::fs::remove_dir_all(&trash);
+        self.registry.remove(&container.id, &name);
+        container.update(|state| state.removed = true);
+        Ok(())
+    }
+
+    /// Gives a container a new name.
+    pub fn rename(&self, container: &Container, new_name: &str) -> Result<(), ApiError> {
+        let new_name = names::strip_slash(new_name);
+        if !names::is_valid_name(new_name) {
+            return Err(ApiError::BadRequest(format!("Error when allocating new name: {}", invalid_name(new_name).message())));
+        }
+        let _operation = container.begin_operation();
+        let old_name = container.lock().config.name.clone();
+        if old_name == new_name {
+            return Err(ApiError::BadRequest("Renaming a container with the same name as its current name".to_string()));
+        }
+        self.registry.rename(&container.id, &old_name, new_name).map_err(|error| match error {
+            ApiError::NameInUse { .. } => ApiError::Conflict(format!("Error when allocating new name: {}", error.message())),
+            other => other,
+        })?;
+        let config = container.update(|state| {
+            state.config.name = new_name.to_string();
+            state.config.clone()
+        });
+        if let Err(error) = write_meta(container, &config) {
+            // Undo, so memory and disk never disagree about the name.
+            let _ = self.registry.rename(&container.id, new_name, &old_name);
+            container.update(|state| state.config.name = old_name);
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// Removes every container that is not running; returns their IDs.
+    pub fn prune(&self) -> Vec<String> {
+        let mut removed = Vec::new();
+        for container in self.registry.list() {
+            let status = container.status();
+            if matches!(status, State::Created | State::Exited) && self.remove(&container, &container.id, false).is_ok() {
+                removed.push(container.id.clone());
+            }
+        }
+        removed
+    }
+
+    /// Blocks until `condition` holds, or `timeout` passes; returns the exit
+    /// code. `exits_at_start` is the container's exit count when the client
+    /// asked: `next-exit` waits for one more.
+    pub fn wait_for(
+        &self,
+        container: &Container,
+        condition: WaitCondition,
+        exits_at_start: u64,
+        timeout: Option<Duration>,
+    ) -> Option<i32> {
+        let done = container.wait_until(timeout, |state| match condition {
+            WaitCondition::NotRunning => !state.status.has_processes() && state.status != State::Restarting,
+            WaitCondition::NextExit => state.exits > exits_at_start || state.removed,
+            WaitCondition::Removed => state.removed,
+        });
+        done.then(|| container.lock().exit_code)
+    }
+
+    /// Starts a shim for the container and records the outcome. The caller
+    /// holds the container's operation slot.
+    fn launch(self: &Arc<Self>, container: &Arc<Container>) -> Result<(), ApiError> {
+        let config = container.update(|state| {
+            state.config.started_at = common::time::now_rfc3339();
+            state.config.clone()
+        });
+        write_meta(container, &config)?;
+        shim_link::clear_run_files(&container.dir);
+        match shim_link::launch(&self.shim_binary, &container.dir) {
+            Ok(launched) => {
+                let run = container.update(|state| {
+                    state.status = State::Running;
+                    state.pid = launched.pid;
+                    state.shim_pid = launched.shim_pid;
+                    state.error.clear();
+                    state.run += 1;
+                    state.run
+                });
+                self.watch_exit(container, run);
+                Ok(())
+            }
+            Err(LaunchFailure::Exec { message, exit_code }) => {
+                container.update(|state| {
+                    state.exit_code = exit_code;
+                    state.error = message.clone();
+                });
+                Err(ApiError::StartFailed(message))
+            }
+            Err(LaunchFailure::Shim(message)) => {
+                container.update(|state| state.error = message.clone());
+                Err(ApiError::Internal(message))
+            }
+        }
+    }
+
+    /// Watches the shim of run number `run`, records its exit, and removes the
+    /// container if it was created with `--rm` (`AutoRemove`).
+    pub fn watch_exit(self: &Arc<Self>, container: &Arc<Container>, run: u64) {
+        let engine = self.clone();
+        let container = container.clone();
+        shim_link::watch(container.dir.clone(), move |record, error| {
+            let auto_remove = container.update(|state| {
+                let current = state.run == run && state.status.has_processes();
+                if current {
+                    state.status = State::Exited;
+                    state.exit_code = record.exit_code;
+                    state.finished_at = record.finished_at;
+                    state.error = error;
+                    state.pid = 0;
+                    state.shim_pid = 0;
+                    state.exits += 1;
+                }
+                current && state.config.auto_remove
+            });
+            if auto_remove {
+                // Fails harmlessly if the container was started again meanwhile.
+                let _ = engine.remove(&container, &container.id, false);
+            }
+        });
+    }
+
+    /// Signals the container to stop, waits `timeout` seconds, then kills
+    /// everything left and waits for the shim to report the exit.
+    fn stop_processes(&self, container: &Container, timeout: Option<i64>, signal: Option<i32>) -> Result<(), ApiError> {
+        let (stop_signal, stop_timeout) = {
+            let state = container.lock();
+            let configured = parse_signal(&state.config.stop_signal).unwrap_or(libc::SIGTERM);
+            (signal.unwrap_or(configured), timeout.or(state.config.stop_timeout).unwrap_or(DEFAULT_STOP_TIMEOUT_SECONDS))
+        };
+        let exited = |state: &crate::container::ContainerState| !state.status.has_processes();
+        if stop_signal != libc::SIGKILL && stop_timeout != 0 {
+            // A shim that already finished answers "not running": the exit is on its way.
+            let _ = shim_link::request(&container.dir, &ShimRequest::Signal { signal: stop_signal, scope: SignalScope::Group });
+            let grace = (stop_timeout > 0).then(|| Duration::from_secs(stop_timeout as u64));
+            if container.wait_until(grace, exited) {
+                return Ok(());
+            }
+        }
+        let _ = shim_link::request(&container.dir, &ShimRequest::Signal { signal: libc::SIGKILL, scope: SignalScope::All });
+        if container.wait_until(Some(KILL_CONFIRM_TIMEOUT), exited) {
+            Ok(())
+        } else {
+            Err(ApiError::Internal(format!("container {} did not exit after SIGKILL", container.id)))
+        }
+    }
+}
+
+/// Writes the container's configuration to `meta.json`, atomically.
+fn write_meta(container: &Container, config: &common::wire::ContainerConfig) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(&config.to_json()).expect("invariant: a JSON value serializes");
+    common::atomic_file::write_atomic(&container.dir.meta(), &bytes)
+}
+
+fn wrong_state(action: Action, container: &Container, reference: &str) -> ApiError {
+    ApiError::WrongState {
+        action,
+        state: container.status(),
+        id: container.id.clone(),
+        reference: reference.to_string(),
+    }
+}
+
+fn invalid_name(name: &str) -> ApiError {
+    let shown: String = name.chars().take(80).collect();
+    ApiError::BadRequest(format!("Invalid container name ({shown}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"))
+}

@@ -1,0 +1,87 @@
+//! Recovery at daemon start (SPEC §3): the state directory is the only durable
+//! state, so the daemon rebuilds its memory from it. For each container
+//! directory, `meta.json` gives the configuration and the shim's files give the
+//! truth about the process: a live shim means running (and the daemon watches
+//! it again), an `exit` file means exited with that code, a dead shim without
+//! one means exited with 255 and an error, neither means created. Leftovers of
+//! an operation the previous daemon died in are finished or undone here
+//! (docs/07-recovery.md).
+
+use std::sync::Arc;
+
+use common::ids;
+use common::state::State;
+use common::wire::ContainerConfig;
+
+use crate::container::Container;
+use crate::engine::Engine;
+use crate::shim_link;
+
+/// What recovery found, for the daemon's start-up line.
+#[derive(Default, Debug)]
+pub struct Recovered {
+    pub running: usize,
+    pub stopped: usize,
+    pub discarded: usize,
+}
+
+/// Loads every container under the state root into the registry.
+pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
+    let mut found = Recovered::default();
+    for entry in std::fs::read_dir(&engine.root)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".removing-") {
+            // A removal the previous daemon began: finish it.
+            let _ = std::fs::remove_dir_all(entry.path());
+            found.discarded += 1;
+            continue;
+        }
+        if !ids::is_full_id(&name) {
+            continue; // not ours: temporary files and anything else are left alone
+        }
+        let dir = engine.container_dir(&name);
+        let Some(config) = read_config(&dir.meta()).filter(|config| config.id == name) else {
+            // A create the previous daemon died in before meta.json was written.
+            let _ = std::fs::remove_dir_all(dir.dir());
+            found.discarded += 1;
+            continue;
+        };
+        let container = Arc::new(Container::new(dir.clone(), config.clone(), State::Created));
+        let live_shim = shim_link::shim_alive(&dir);
+        container.update(|state| {
+            if let Some(shim_pid) = live_shim {
+                state.status = State::Running;
+                state.shim_pid = shim_pid;
+                state.pid = common::atomic_file::read_number(&dir.pid()).unwrap_or(0);
+                state.run = 1;
+            } else if shim_link::has_exit_file(&dir) || dir.shim_pid().exists() {
+                let (record, error) = shim_link::read_exit(&dir);
+                state.status = State::Exited;
+                state.exit_code = record.exit_code;
+                state.finished_at = record.finished_at;
+                state.error = error;
+            }
+        });
+        if engine.registry.insert(container.clone(), &config.name).is_err() {
+            eprintln!("orchestratord: container {name} has the name {:?} of another; skipped", config.name);
+            continue;
+        }
+        let status = container.lock().status;
+        if status == State::Running {
+            found.running += 1;
+            engine.watch_exit(&container, 1);
+        } else if status == State::Exited && config.auto_remove {
+            // An --rm container that exited while no daemon was there.
+            let _ = engine.remove(&container, &name, false);
+            found.discarded += 1;
+        } else {
+            found.stopped += 1;
+        }
+    }
+    Ok(found)
+}
+
+fn read_config(path: &std::path::Path) -> Option<ContainerConfig> {
+    let bytes = std::fs::read(path).ok()?;
+    ContainerConfig::from_json(&serde_json::from_slice(&bytes).ok()?)
+}

@@ -1,0 +1,137 @@
+//! The daemon's side of the shim (SPEC §6): starting one with fork/exec and
+//! waiting for its ready message, sending it requests over `shim.sock`, and the
+//! watch connection whose end-of-file tells the daemon the container has exited.
+//! Exits are read from the `exit` file, the same way recovery reads them, so a
+//! live exit and one found after a restart take one path (docs/04-shim.md).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use common::paths::ContainerDir;
+use common::spawn::ExecPlan;
+use common::sys;
+use common::wire::{parse_shim_reply, ExitRecord, ReadyMessage, ShimRequest, READY_FD};
+
+/// How long a request to the shim may take before the daemon gives up on it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Watcher threads only block in one read: a small stack is plenty.
+const WATCHER_STACK_BYTES: usize = 64 * 1024;
+
+/// A started container: its main process and its shim.
+pub struct Launched {
+    pub pid: i32,
+    pub shim_pid: i32,
+}
+
+/// Why a launch failed.
+pub enum LaunchFailure {
+    /// The container's command could not be executed (Docker's text; 126/127).
+    Exec { message: String, exit_code: i32 },
+    /// The shim itself could not be started or died before it was ready.
+    Shim(String),
+}
+
+/// Removes what a previous run left (`exit`, PID files, socket), so the files
+/// describe only the run about to start.
+pub fn clear_run_files(dir: &ContainerDir) {
+    for path in [dir.exit(), dir.shim_pid(), dir.pid(), dir.shim_sock()] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Starts a shim for the container in `dir` and waits for its ready message.
+pub fn launch(shim_binary: &Path, dir: &ContainerDir) -> Result<Launched, LaunchFailure> {
+    let shim_error = |what: &str, error: &dyn std::fmt::Display| LaunchFailure::Shim(format!("{what}: {error}"));
+    let (ready_read, ready_write) = sys::pipe_cloexec().map_err(|e| shim_error("pipe", &e))?;
+    let null = File::options().read(true).write(true).open("/dev/null").map_err(|e| shim_error("open /dev/null", &e))?;
+    let argv = [OsString::from(shim_binary), OsString::from(dir.dir())];
+    let mut plan = ExecPlan::new(shim_binary, &argv).map_err(|e| shim_error("shim command", &e))?;
+    plan.fd_map = vec![
+        (null.as_raw_fd(), 0),
+        (null.as_raw_fd(), 1),
+        (null.as_raw_fd(), 2),
+        (ready_write.as_raw_fd(), READY_FD),
+    ];
+    let first_pid = plan.spawn().map_err(|e| shim_error("start orchestrator-shim", &e))?;
+    drop(ready_write); // the shim holds the only write end now
+    // The shim forks to detach and its first process exits at once: reap it.
+    let _ = sys::waitpid(first_pid);
+
+    let mut line = String::new();
+    File::from(ready_read).read_to_string(&mut line).map_err(|e| shim_error("read ready pipe", &e))?;
+    match ReadyMessage::parse(&line) {
+        Some(ReadyMessage::Started { pid }) => {
+            let shim_pid = common::atomic_file::read_number(&dir.shim_pid()).unwrap_or(0);
+            Ok(Launched { pid, shim_pid })
+        }
+        Some(ReadyMessage::Failed { message, exit_code }) => Err(LaunchFailure::Exec { message, exit_code }),
+        None => Err(LaunchFailure::Shim(format!("shim exited before it was ready (said {line:?})"))),
+    }
+}
+
+/// Sends one request to the shim and returns its answer.
+pub fn request(dir: &ContainerDir, request: &ShimRequest) -> Result<(), String> {
+    let mut stream = UnixStream::connect(dir.shim_sock()).map_err(|e| format!("connect to shim: {e}"))?;
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT)).map_err(|e| e.to_string())?;
+    stream.write_all(request.to_line().as_bytes()).map_err(|e| format!("send to shim: {e}"))?;
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply).map_err(|e| format!("read from shim: {e}"))?;
+    parse_shim_reply(&reply)
+}
+
+/// Starts a thread that holds a connection to the shim and calls `on_exit`
+/// with the container's exit once the shim is gone. The connection never
+/// carries data: its end-of-file *is* the news, so no thread ever polls.
+pub fn watch(dir: ContainerDir, on_exit: impl FnOnce(ExitRecord, String) + Send + 'static) {
+    let spawned = std::thread::Builder::new()
+        .name("shim-watcher".into())
+        .stack_size(WATCHER_STACK_BYTES)
+        .spawn(move || {
+            // A shim that is already gone refuses the connection: same news.
+            if let Ok(mut stream) = UnixStream::connect(dir.shim_sock()) {
+                let mut byte = [0u8; 1];
+                // Ends at end-of-file (the shim exited) or an error (same).
+                while matches!(stream.read(&mut byte), Ok(n) if n > 0) {}
+            }
+            let (record, error) = read_exit(&dir);
+            on_exit(record, error);
+        });
+    spawned.expect("invariant: the daemon can start a thread");
+}
+
+/// The exit recorded by the shim, with an empty error; or — when the shim died
+/// without writing one (SIGKILL) — exit code 255 and an error saying so, as
+/// SPEC §3 requires: such a container is never reported as running.
+pub fn read_exit(dir: &ContainerDir) -> (ExitRecord, String) {
+    match std::fs::read(dir.exit()).ok().and_then(|bytes| ExitRecord::parse(&bytes)) {
+        Some(record) => (record, String::new()),
+        None => (
+            ExitRecord { exit_code: 255, finished_at: common::time::now_rfc3339() },
+            "the container's shim died without recording an exit; its processes died with it".to_string(),
+        ),
+    }
+}
+
+/// True if `dir` has an `exit` file: the shim finished normally.
+pub fn has_exit_file(dir: &ContainerDir) -> bool {
+    dir.exit().exists()
+}
+
+/// True if `shim.pid` names a live process that really is this container's
+/// shim (a PID can be reused after a reboot or a long downtime).
+pub fn shim_alive(dir: &ContainerDir) -> Option<i32> {
+    let pid = common::atomic_file::read_number(&dir.shim_pid())?;
+    if !sys::process_exists(pid) {
+        return None;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let dir_bytes = dir.dir().as_os_str().as_encoded_bytes();
+    let is_ours = cmdline.split(|&b| b == 0).any(|arg| arg == dir_bytes)
+        && cmdline.windows(b"orchestrator-shim".len()).any(|w| w == b"orchestrator-shim");
+    is_ours.then_some(pid)
+}
