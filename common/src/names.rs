@@ -23,28 +23,72 @@ pub fn strip_slash(name: &str) -> &str {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "agile", "amazing", "bold", "brave", "bright", "calm", "careful", "cheerful", "clever",
-    "cool", "curious", "daring", "eager", "elegant", "epic", "fervent", "focused", "friendly",
-    "gallant", "gentle", "happy", "hopeful", "humble", "jolly", "keen", "kind", "lucid",
-    "lucky", "merry", "modest", "nimble", "noble", "patient", "peaceful", "polite", "proud",
-    "quick", "quiet", "serene", "sharp", "sleepy", "steady", "sturdy", "swift", "tender",
-    "tidy", "upbeat", "vibrant", "wise", "witty", "zealous",
+    "agile", "amazing", "bold", "brave", "bright", "calm", "careful", "cheerful", "clever", "cool",
+    "curious", "daring", "eager", "elegant", "epic", "fervent", "focused", "friendly", "gallant", "gentle",
+    "happy", "hopeful", "humble", "jolly", "keen", "kind", "lucid", "lucky", "merry", "modest", "nimble",
+    "noble", "patient", "peaceful", "polite", "proud", "quick", "quiet", "serene", "sharp", "sleepy",
+    "steady", "sturdy", "swift", "tender", "tidy", "upbeat", "vibrant", "wise", "witty", "zealous",
 ];
 
 const SURNAMES: &[&str] = &[
-    "babbage", "bardeen", "bohr", "boole", "cerf", "curie", "darwin", "dijkstra", "einstein",
-    "euler", "faraday", "fermi", "feynman", "franklin", "galileo", "gauss", "goodall",
-    "hamilton", "hawking", "heisenberg", "hodgkin", "hopper", "hypatia", "johnson", "kepler",
-    "knuth", "lamarr", "lamport", "liskov", "lovelace", "maxwell", "mcclintock", "meitner",
-    "mendel", "napier", "newton", "noether", "pascal", "pasteur", "planck", "raman", "ritchie",
-    "shannon", "sinoussi", "tesla", "thompson", "torvalds", "turing", "wilson", "wozniak",
+    "babbage",
+    "bardeen",
+    "bohr",
+    "boole",
+    "cerf",
+    "curie",
+    "darwin",
+    "dijkstra",
+    "einstein",
+    "euler",
+    "faraday",
+    "fermi",
+    "feynman",
+    "franklin",
+    "galileo",
+    "gauss",
+    "goodall",
+    "hamilton",
+    "hawking",
+    "heisenberg",
+    "hodgkin",
+    "hopper",
+    "hypatia",
+    "johnson",
+    "kepler",
+    "knuth",
+    "lamarr",
+    "lamport",
+    "liskov",
+    "lovelace",
+    "maxwell",
+    "mcclintock",
+    "meitner",
+    "mendel",
+    "napier",
+    "newton",
+    "noether",
+    "pascal",
+    "pasteur",
+    "planck",
+    "raman",
+    "ritchie",
+    "shannon",
+    "sinoussi",
+    "tesla",
+    "thompson",
+    "torvalds",
+    "turing",
+    "wilson",
+    "wozniak",
 ];
 
 /// A name like `brave_turing`. `attempt` > 0 appends a digit, as Docker does
 /// when the plain name is taken. Words are picked from the kernel's randomness.
 pub fn generate(attempt: u32) -> String {
     let mut bytes = [0u8; 4];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    let _ =
+        std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
     let adjective = ADJECTIVES[u16::from_le_bytes([bytes[0], bytes[1]]) as usize % ADJECTIVES.len()];
     let surname = SURNAMES[u16::from_le_bytes([bytes[2], bytes[3]]) as usize % SURNAMES.len()];
     if attempt == 0 {

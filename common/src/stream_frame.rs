@@ -54,12 +54,18 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Option<(Stream, Vec<u8>)
     while filled < header.len() {
         match reader.read(&mut header[filled..])? {
             0 if filled == 0 => return Ok(None),
-            0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stream ended inside a frame header")),
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream ended inside a frame header",
+                ))
+            }
             count => filled += count,
         }
     }
-    let stream = Stream::from_byte(header[0])
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("bad stream byte {}", header[0])))?;
+    let stream = Stream::from_byte(header[0]).ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidData, format!("bad stream byte {}", header[0]))
+    })?;
     let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
     let mut payload = vec![0u8; length];
     reader.read_exact(&mut payload)?;

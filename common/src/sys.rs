@@ -335,7 +335,9 @@ impl SignalFd {
         let mut info: libc::signalfd_siginfo = zeroed_siginfo();
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: info is a writable buffer of exactly `size` bytes.
-        let ret = unsafe { libc::read(self.0.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        let ret = unsafe {
+            libc::read(self.0.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size)
+        };
         if ret == -1 {
             let errno = last_errno();
             if errno == libc::EAGAIN || errno == libc::EINTR {

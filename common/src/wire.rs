@@ -111,8 +111,16 @@ impl ContainerConfig {
             },
             auto_remove: flag("auto_remove"),
             log: LogOptions {
-                max_size: log.and_then(|l| l.get("max_size")).and_then(Value::as_str).unwrap_or("").to_string(),
-                max_file: log.and_then(|l| l.get("max_file")).and_then(Value::as_str).unwrap_or("").to_string(),
+                max_size: log
+                    .and_then(|l| l.get("max_size"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                max_file: log
+                    .and_then(|l| l.get("max_file"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             },
             stop_signal: text("stop_signal").unwrap_or_default(),
             stop_timeout: value.get("stop_timeout").and_then(Value::as_i64),
@@ -163,6 +171,10 @@ impl ExitRecord {
     }
 }
 
+/// The descriptor on which the shim finds its ready pipe: the daemon `dup2`s
+/// the pipe's write end there before exec.
+pub const READY_FD: i32 = 3;
+
 /// What the shim writes on its ready pipe (fd 3) once, before closing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadyMessage {
@@ -176,7 +188,9 @@ impl ReadyMessage {
     pub fn to_line(&self) -> String {
         let value = match self {
             ReadyMessage::Started { pid } => json!({ "pid": pid }),
-            ReadyMessage::Failed { message, exit_code } => json!({ "error": message, "exit_code": exit_code }),
+            ReadyMessage::Failed { message, exit_code } => {
+                json!({ "error": message, "exit_code": exit_code })
+            }
         };
         format!("{value}\n")
     }
@@ -250,7 +264,8 @@ pub fn shim_reply_line(result: &Result<(), String>) -> String {
 
 /// Reads a reply line back into a result.
 pub fn parse_shim_reply(line: &str) -> Result<(), String> {
-    let value: Value = serde_json::from_str(line.trim()).map_err(|_| format!("bad reply from shim: {line:?}"))?;
+    let value: Value =
+        serde_json::from_str(line.trim()).map_err(|_| format!("bad reply from shim: {line:?}"))?;
     match value.get("error").and_then(Value::as_str) {
         Some(message) => Err(message.to_string()),
         None => Ok(()),
@@ -297,7 +312,3 @@ mod tests {
         assert_eq!(ExitRecord::parse(&exit.to_bytes()), Some(exit));
     }
 }
-
-/// The descriptor on which the shim finds its ready pipe: the daemon `dup2`s
-/// the pipe's write end there before exec.
-pub const READY_FD: i32 = 3;

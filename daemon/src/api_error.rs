@@ -15,10 +15,21 @@ pub enum ApiError {
     StartFailed(String),
     NoSuchContainer(String),
     PageNotFound,
-    NameInUse { name: String, id: String },
-    Ambiguous { prefix: String, count: usize },
+    NameInUse {
+        name: String,
+        id: String,
+    },
+    Ambiguous {
+        prefix: String,
+        count: usize,
+    },
     /// The action is not allowed in the container's state.
-    WrongState { action: Action, state: State, id: String, reference: String },
+    WrongState {
+        action: Action,
+        state: State,
+        id: String,
+        reference: String,
+    },
     /// A conflict with Docker wording of its own (renaming to the same name).
     Conflict(String),
     BodyTooLarge,
@@ -59,7 +70,9 @@ impl ApiError {
             ApiError::Ambiguous { prefix, count } => {
                 format!("Multiple IDs found with provided prefix: {prefix} ({count} containers match)")
             }
-            ApiError::WrongState { action, state, id, reference } => wrong_state_message(*action, *state, id, reference),
+            ApiError::WrongState { action, state, id, reference } => {
+                wrong_state_message(*action, *state, id, reference)
+            }
             ApiError::BodyTooLarge => "request body is larger than 1 MiB".to_string(),
             ApiError::Busy => "too many concurrent requests, try again".to_string(),
             ApiError::Internal(message) => message.clone(),

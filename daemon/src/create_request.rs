@@ -23,7 +23,9 @@ pub fn parse(body: &[u8], id: &str, name: &str) -> Result<ContainerConfig, ApiEr
         return Err(ApiError::BadRequest("request body must be a JSON object".to_string()));
     };
     if object.is_empty() {
-        return Err(ApiError::BadRequest("Config cannot be empty in order to create a container".to_string()));
+        return Err(ApiError::BadRequest(
+            "Config cannot be empty in order to create a container".to_string(),
+        ));
     }
     let entrypoint = command_list(value.get("Entrypoint"), "Entrypoint")?;
     let cmd = command_list(value.get("Cmd"), "Cmd")?;
@@ -43,7 +45,9 @@ pub fn parse(body: &[u8], id: &str, name: &str) -> Result<ContainerConfig, ApiEr
     let restart_policy = restart_policy(host_config.get("RestartPolicy"))?;
     let auto_remove = host_config.get("AutoRemove").and_then(Value::as_bool).unwrap_or(false);
     if auto_remove && restart_policy.name != "no" {
-        return Err(ApiError::BadRequest("can't create 'AutoRemove' container with restart policy".to_string()));
+        return Err(ApiError::BadRequest(
+            "can't create 'AutoRemove' container with restart policy".to_string(),
+        ));
     }
     let stop_signal = value.get("StopSignal").and_then(Value::as_str).unwrap_or("").to_string();
     if !stop_signal.is_empty() && parse_signal(&stop_signal).is_none() {
@@ -119,7 +123,8 @@ fn environment(id: &str, requested: Option<&Value>) -> Result<Vec<String>, ApiEr
 
 fn restart_policy(value: Option<&Value>) -> Result<RestartPolicy, ApiError> {
     let name = value.and_then(|v| v.get("Name")).and_then(Value::as_str).unwrap_or("");
-    let maximum_retry_count = value.and_then(|v| v.get("MaximumRetryCount")).and_then(Value::as_i64).unwrap_or(0);
+    let maximum_retry_count =
+        value.and_then(|v| v.get("MaximumRetryCount")).and_then(Value::as_i64).unwrap_or(0);
     let name = if name.is_empty() { "no" } else { name };
     if !matches!(name, "no" | "always" | "on-failure" | "unless-stopped") {
         return Err(ApiError::BadRequest(format!("invalid restart policy '{name}'")));
@@ -128,7 +133,9 @@ fn restart_policy(value: Option<&Value>) -> Result<RestartPolicy, ApiError> {
         return Err(ApiError::BadRequest("maximum retry count cannot be negative".to_string()));
     }
     if maximum_retry_count > 0 && name != "on-failure" {
-        return Err(ApiError::BadRequest(format!("maximum retry count cannot be used with restart policy '{name}'")));
+        return Err(ApiError::BadRequest(format!(
+            "maximum retry count cannot be used with restart policy '{name}'"
+        )));
     }
     Ok(RestartPolicy { name: name.to_string(), maximum_retry_count })
 }
@@ -136,14 +143,17 @@ fn restart_policy(value: Option<&Value>) -> Result<RestartPolicy, ApiError> {
 fn log_options(value: Option<&Value>) -> Result<LogOptions, ApiError> {
     let driver = value.and_then(|v| v.get("Type")).and_then(Value::as_str).unwrap_or("");
     if !matches!(driver, "" | "json-file") {
-        return Err(ApiError::BadRequest(format!("logging driver '{driver}' is not supported: only json-file")));
+        return Err(ApiError::BadRequest(format!(
+            "logging driver '{driver}' is not supported: only json-file"
+        )));
     }
     let options: BTreeMap<String, String> = string_map(value.and_then(|v| v.get("Config")));
     let mut log = LogOptions::default();
     for (key, option) in options {
         match key.as_str() {
             "max-size" => {
-                parse_size(&option).ok_or_else(|| ApiError::BadRequest(format!("invalid max-size: {option}")))?;
+                parse_size(&option)
+                    .ok_or_else(|| ApiError::BadRequest(format!("invalid max-size: {option}")))?;
                 log.max_size = option;
             }
             "max-file" => {
@@ -152,7 +162,11 @@ fn log_options(value: Option<&Value>) -> Result<LogOptions, ApiError> {
                     _ => return Err(ApiError::BadRequest(format!("invalid max-file: {option}"))),
                 };
             }
-            other => return Err(ApiError::BadRequest(format!("unknown log opt '{other}' for json-file log driver"))),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown log opt '{other}' for json-file log driver"
+                )))
+            }
         }
     }
     Ok(log)
@@ -176,7 +190,8 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 /// A NUL byte cannot reach execve: refuse it here with a clear message.
 fn reject_nul_bytes(config: &ContainerConfig) -> Result<(), ApiError> {
-    let strings = config.entrypoint.iter().chain(&config.cmd).chain(&config.env).chain(std::iter::once(&config.cwd));
+    let strings =
+        config.entrypoint.iter().chain(&config.cmd).chain(&config.env).chain(std::iter::once(&config.cwd));
     for text in strings {
         if text.contains('\0') {
             return Err(ApiError::BadRequest(format!("invalid NUL byte in {text:?}")));
@@ -212,7 +227,8 @@ mod tests {
         assert_eq!(message(r#"{"Image":"x"}"#), "No command specified");
         assert!(message(r#"{"Cmd":["x"],"WorkingDir":"rel"}"#).contains("absolute path"));
         assert!(message(r#"{"Cmd":["x"],"StopSignal":"NOPE"}"#).contains("Invalid signal"));
-        assert!(message(r#"{"Cmd":["x"],"HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}"#).contains("restart"));
+        assert!(message(r#"{"Cmd":["x"],"HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}"#)
+            .contains("restart"));
         assert!(message(r#"{"Cmd":["#).starts_with("invalid JSON"));
     }
 

@@ -31,7 +31,8 @@ fn docker_headers() -> [(&'static str, &'static str); 4] {
 }
 
 fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("invariant: header names and values are ASCII")
+    Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .expect("invariant: header names and values are ASCII")
 }
 
 /// Sends a complete response. A failed write means the client went away,
@@ -134,6 +135,7 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
 }
 
 /// A decoded query string.
+#[derive(Debug)]
 pub struct Query {
     pairs: Vec<(String, String)>,
 }
@@ -161,7 +163,9 @@ impl Query {
         match self.get(key) {
             None | Some("" | "0" | "false" | "False" | "FALSE") => Ok(false),
             Some("1" | "true" | "True" | "TRUE") => Ok(true),
-            Some(other) => Err(ApiError::BadRequest(format!("invalid value for {key}: {other:?} is not a boolean"))),
+            Some(other) => {
+                Err(ApiError::BadRequest(format!("invalid value for {key}: {other:?} is not a boolean")))
+            }
         }
     }
 
@@ -169,10 +173,9 @@ impl Query {
     pub fn integer(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some(text) => text
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::BadRequest(format!("invalid value for {key}: {text:?} is not an integer"))),
+            Some(text) => text.parse().map(Some).map_err(|_| {
+                ApiError::BadRequest(format!("invalid value for {key}: {text:?} is not an integer"))
+            }),
         }
     }
 }

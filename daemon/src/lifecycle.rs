@@ -63,7 +63,11 @@ impl Engine {
             .ok_or_else(|| ApiError::Internal("could not find a free container name".to_string()))
     }
 
-    fn write_new_container_dir(&self, container: &Container, config: &common::wire::ContainerConfig) -> std::io::Result<()> {
+    fn write_new_container_dir(
+        &self,
+        container: &Container,
+        config: &common::wire::ContainerConfig,
+    ) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new().mode(0o700).create(container.dir.dir())?;
         write_meta(container, config)
@@ -81,7 +85,13 @@ impl Engine {
 
     /// Stops a running container: its stop signal, `timeout` seconds of grace,
     /// then SIGKILL to every process it has.
-    pub fn stop(&self, container: &Container, reference: &str, timeout: Option<i64>, signal: Option<i32>) -> Result<(), ApiError> {
+    pub fn stop(
+        &self,
+        container: &Container,
+        reference: &str,
+        timeout: Option<i64>,
+        signal: Option<i32>,
+    ) -> Result<(), ApiError> {
         let _operation = container.begin_operation();
         match decide(Action::Stop, container.status()) {
             Decision::Go(_) => self.stop_processes(container, timeout, signal),
@@ -97,14 +107,20 @@ impl Engine {
             Decision::Allowed => {
                 // SIGKILL reaches every process, even those that left the group.
                 let scope = if signal == libc::SIGKILL { SignalScope::All } else { SignalScope::Group };
-                shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope }).map_err(ApiError::Internal)
+                shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope })
+                    .map_err(ApiError::Internal)
             }
             _ => Err(wrong_state(Action::Kill, container, reference)),
         }
     }
 
     /// Stops the container if it runs, then starts it again.
-    pub fn restart(self: &Arc<Self>, container: &Arc<Container>, reference: &str, timeout: Option<i64>) -> Result<(), ApiError> {
+    pub fn restart(
+        self: &Arc<Self>,
+        container: &Arc<Container>,
+        reference: &str,
+        timeout: Option<i64>,
+    ) -> Result<(), ApiError> {
         let _operation = container.begin_operation();
         let status = container.status();
         match decide(Action::Restart, status) {
@@ -123,7 +139,9 @@ impl Engine {
         let _operation = container.begin_operation();
         match decide(Action::Remove, container.status()) {
             Decision::Go(_) => {}
-            Decision::RefuseUnlessForced if force => self.stop_processes(container, Some(0), Some(libc::SIGKILL))?,
+            Decision::RefuseUnlessForced if force => {
+                self.stop_processes(container, Some(0), Some(libc::SIGKILL))?
+            }
             _ => return Err(wrong_state(Action::Remove, container, reference)),
         }
         let name = container.update(|state| {
@@ -145,15 +163,22 @@ impl Engine {
     pub fn rename(&self, container: &Container, new_name: &str) -> Result<(), ApiError> {
         let new_name = names::strip_slash(new_name);
         if !names::is_valid_name(new_name) {
-            return Err(ApiError::BadRequest(format!("Error when allocating new name: {}", invalid_name(new_name).message())));
+            return Err(ApiError::BadRequest(format!(
+                "Error when allocating new name: {}",
+                invalid_name(new_name).message()
+            )));
         }
         let _operation = container.begin_operation();
         let old_name = container.lock().config.name.clone();
         if old_name == new_name {
-            return Err(ApiError::BadRequest("Renaming a container with the same name as its current name".to_string()));
+            return Err(ApiError::BadRequest(
+                "Renaming a container with the same name as its current name".to_string(),
+            ));
         }
         self.registry.rename(&container.id, &old_name, new_name).map_err(|error| match error {
-            ApiError::NameInUse { .. } => ApiError::Conflict(format!("Error when allocating new name: {}", error.message())),
+            ApiError::NameInUse { .. } => {
+                ApiError::Conflict(format!("Error when allocating new name: {}", error.message()))
+            }
             other => other,
         })?;
         let config = container.update(|state| {
@@ -174,7 +199,9 @@ impl Engine {
         let mut removed = Vec::new();
         for container in self.registry.list() {
             let status = container.status();
-            if matches!(status, State::Created | State::Exited) && self.remove(&container, &container.id, false).is_ok() {
+            if matches!(status, State::Created | State::Exited)
+                && self.remove(&container, &container.id, false).is_ok()
+            {
                 removed.push(container.id.clone());
             }
         }
@@ -263,22 +290,36 @@ impl Engine {
 
     /// Signals the container to stop, waits `timeout` seconds, then kills
     /// everything left and waits for the shim to report the exit.
-    fn stop_processes(&self, container: &Container, timeout: Option<i64>, signal: Option<i32>) -> Result<(), ApiError> {
+    fn stop_processes(
+        &self,
+        container: &Container,
+        timeout: Option<i64>,
+        signal: Option<i32>,
+    ) -> Result<(), ApiError> {
         let (stop_signal, stop_timeout) = {
             let state = container.lock();
             let configured = parse_signal(&state.config.stop_signal).unwrap_or(libc::SIGTERM);
-            (signal.unwrap_or(configured), timeout.or(state.config.stop_timeout).unwrap_or(DEFAULT_STOP_TIMEOUT_SECONDS))
+            (
+                signal.unwrap_or(configured),
+                timeout.or(state.config.stop_timeout).unwrap_or(DEFAULT_STOP_TIMEOUT_SECONDS),
+            )
         };
         let exited = |state: &crate::container::ContainerState| !state.status.has_processes();
         if stop_signal != libc::SIGKILL && stop_timeout != 0 {
             // A shim that already finished answers "not running": the exit is on its way.
-            let _ = shim_link::request(&container.dir, &ShimRequest::Signal { signal: stop_signal, scope: SignalScope::Group });
+            let _ = shim_link::request(
+                &container.dir,
+                &ShimRequest::Signal { signal: stop_signal, scope: SignalScope::Group },
+            );
             let grace = (stop_timeout > 0).then(|| Duration::from_secs(stop_timeout as u64));
             if container.wait_until(grace, exited) {
                 return Ok(());
             }
         }
-        let _ = shim_link::request(&container.dir, &ShimRequest::Signal { signal: libc::SIGKILL, scope: SignalScope::All });
+        let _ = shim_link::request(
+            &container.dir,
+            &ShimRequest::Signal { signal: libc::SIGKILL, scope: SignalScope::All },
+        );
         if container.wait_until(Some(KILL_CONFIRM_TIMEOUT), exited) {
             Ok(())
         } else {
@@ -304,5 +345,7 @@ fn wrong_state(action: Action, container: &Container, reference: &str) -> ApiErr
 
 fn invalid_name(name: &str) -> ApiError {
     let shown: String = name.chars().take(80).collect();
-    ApiError::BadRequest(format!("Invalid container name ({shown}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"))
+    ApiError::BadRequest(format!(
+        "Invalid container name ({shown}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+    ))
 }

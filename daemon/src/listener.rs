@@ -23,7 +23,10 @@ const HANDLER_STACK_BYTES: usize = 256 * 1024;
 /// Binds the API socket at `path`, mode 0600.
 pub fn bind(path: &Path) -> Result<UnixListener, String> {
     if path.as_os_str().len() > common::paths::MAX_SOCKET_PATH {
-        return Err(format!("socket path {} is longer than a Unix socket allows (107 bytes)", path.display()));
+        return Err(format!(
+            "socket path {} is longer than a Unix socket allows (107 bytes)",
+            path.display()
+        ));
     }
     if path.exists() {
         if UnixStream::connect(path).is_ok() {

@@ -36,7 +36,9 @@ impl LogQuery {
     fn parse(query: &Query) -> Result<LogQuery, ApiError> {
         let (stdout, stderr) = (query.flag("stdout")?, query.flag("stderr")?);
         if !stdout && !stderr {
-            return Err(ApiError::BadRequest("Bad parameters: you must choose at least one stream".to_string()));
+            return Err(ApiError::BadRequest(
+                "Bad parameters: you must choose at least one stream".to_string(),
+            ));
         }
         let tail = match query.get("tail") {
             None | Some("" | "all") => None,
@@ -62,7 +64,9 @@ impl LogQuery {
             Stream::Stderr => self.stderr,
             Stream::Stdin => false,
         };
-        stream_wanted && self.since.is_none_or(|since| time > since) && self.until.is_none_or(|until| time <= until)
+        stream_wanted
+            && self.since.is_none_or(|since| time > since)
+            && self.until.is_none_or(|until| time <= until)
     }
 }
 
@@ -95,7 +99,12 @@ fn decode_line(line: &[u8]) -> Option<LogLine> {
         _ => Stream::Stdout,
     };
     let time = value.get("time")?.as_str()?.to_string();
-    Some(LogLine { stream, text: value.get("log")?.as_str()?.to_string(), nanos: parse_rfc3339(&time)?, time })
+    Some(LogLine {
+        stream,
+        text: value.get("log")?.as_str()?.to_string(),
+        nanos: parse_rfc3339(&time)?,
+        time,
+    })
 }
 
 pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {

@@ -61,7 +61,8 @@ fn run(options: Options) -> Result<(), String> {
     let shim_binary = find_shim_binary()?;
     let listener = listener::bind(&options.socket)?;
     let engine = engine::Engine::new(options.root.clone(), shim_binary);
-    let recovered = recovery::recover(&engine).map_err(|e| format!("recover {}: {e}", options.root.display()))?;
+    let recovered =
+        recovery::recover(&engine).map_err(|e| format!("recover {}: {e}", options.root.display()))?;
     eprintln!(
         "orchestratord: listening on {} (root {}; recovered {} running, {} stopped)",
         options.socket.display(),
@@ -85,7 +86,9 @@ fn run(options: Options) -> Result<(), String> {
 fn parse_options() -> Result<Options, String> {
     use lexopt::prelude::*;
     let mut options = Options {
-        socket: std::env::var_os("ORCHESTRATOR_SOCKET").map(PathBuf::from).unwrap_or_else(|| DEFAULT_SOCKET.into()),
+        socket: std::env::var_os("ORCHESTRATOR_SOCKET")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| DEFAULT_SOCKET.into()),
         root: std::env::var_os("ORCHESTRATOR_ROOT").map(PathBuf::from).unwrap_or_else(|| DEFAULT_ROOT.into()),
     };
     let mut parser = lexopt::Parser::from_env();
@@ -115,7 +118,10 @@ fn create_root(root: &std::path::Path) -> Result<(), String> {
     // shim.sock lives at ROOT/<64-hex ID>/shim.sock and must fit in sun_path.
     let longest = root.join("0".repeat(64)).join("shim.sock");
     if longest.as_os_str().len() > common::paths::MAX_SOCKET_PATH {
-        return Err(format!("state root {} is too long: shim sockets would not fit in 107 bytes", root.display()));
+        return Err(format!(
+            "state root {} is too long: shim sockets would not fit in 107 bytes",
+            root.display()
+        ));
     }
     // Absolute, so shims started from it never depend on a working directory.
     Ok(())

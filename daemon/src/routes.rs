@@ -61,7 +61,12 @@ pub fn handle(engine: &Arc<Engine>, request: Request) {
 }
 
 /// The `POST /containers/{id}/{action}` family with an empty answer.
-fn container_action(engine: &Arc<Engine>, reference: &str, action: &str, query: &Query) -> Result<(), ApiError> {
+fn container_action(
+    engine: &Arc<Engine>,
+    reference: &str,
+    action: &str,
+    query: &Query,
+) -> Result<(), ApiError> {
     // An unknown action is a 404 for the path, whether or not the container exists.
     if !matches!(action, "start" | "stop" | "restart" | "kill" | "rename") {
         return Err(ApiError::PageNotFound);
@@ -80,7 +85,9 @@ fn container_action(engine: &Arc<Engine>, reference: &str, action: &str, query: 
 fn signal_parameter(query: &Query) -> Result<Option<i32>, ApiError> {
     match query.get("signal") {
         None | Some("") => Ok(None),
-        Some(text) => parse_signal(text).map(Some).ok_or_else(|| ApiError::BadRequest(format!("Invalid signal: {text}"))),
+        Some(text) => parse_signal(text)
+            .map(Some)
+            .ok_or_else(|| ApiError::BadRequest(format!("Invalid signal: {text}"))),
     }
 }
 
@@ -92,10 +99,12 @@ fn finish(request: Request, result: Result<u16, ApiError>) {
 }
 
 fn create(engine: &Arc<Engine>, mut request: Request, query: &Query) {
-    let content_type = http_io::header_value(&request, "Content-Type").unwrap_or("application/json").to_string();
+    let content_type =
+        http_io::header_value(&request, "Content-Type").unwrap_or("application/json").to_string();
     if !content_type.starts_with("application/json") {
-        let error =
-            ApiError::BadRequest(format!("Content-Type specified ({content_type}) must be 'application/json'"));
+        let error = ApiError::BadRequest(format!(
+            "Content-Type specified ({content_type}) must be 'application/json'"
+        ));
         return respond_error(request, &error);
     }
     let result = http_io::read_body(&mut request).and_then(|body| engine.create(query.get("name"), &body));

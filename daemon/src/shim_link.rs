@@ -46,9 +46,14 @@ pub fn clear_run_files(dir: &ContainerDir) {
 
 /// Starts a shim for the container in `dir` and waits for its ready message.
 pub fn launch(shim_binary: &Path, dir: &ContainerDir) -> Result<Launched, LaunchFailure> {
-    let shim_error = |what: &str, error: &dyn std::fmt::Display| LaunchFailure::Shim(format!("{what}: {error}"));
+    let shim_error =
+        |what: &str, error: &dyn std::fmt::Display| LaunchFailure::Shim(format!("{what}: {error}"));
     let (ready_read, ready_write) = sys::pipe_cloexec().map_err(|e| shim_error("pipe", &e))?;
-    let null = File::options().read(true).write(true).open("/dev/null").map_err(|e| shim_error("open /dev/null", &e))?;
+    let null = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| shim_error("open /dev/null", &e))?;
     let argv = [OsString::from(shim_binary), OsString::from(dir.dir())];
     let mut plan = ExecPlan::new(shim_binary, &argv).map_err(|e| shim_error("shim command", &e))?;
     plan.fd_map = vec![
@@ -59,7 +64,7 @@ pub fn launch(shim_binary: &Path, dir: &ContainerDir) -> Result<Launched, Launch
     ];
     let first_pid = plan.spawn().map_err(|e| shim_error("start orchestrator-shim", &e))?;
     drop(ready_write); // the shim holds the only write end now
-    // The shim forks to detach and its first process exits at once: reap it.
+                       // The shim forks to detach and its first process exits at once: reap it.
     let _ = sys::waitpid(first_pid);
 
     let mut line = String::new();

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use common::human_time::human_duration;
+use common::ids;
 use common::state::State;
 use common::time::{age, parse_rfc3339, ZERO_TIME};
-use common::ids;
 
 use crate::api_error::ApiError;
 use crate::container::{Container, ContainerState};
@@ -155,7 +155,8 @@ impl Filters {
         let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(Filters { by_key }) };
         let value: Value =
             serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("invalid filters: {e}")))?;
-        let object = value.as_object().ok_or_else(|| ApiError::BadRequest("invalid filters: not an object".into()))?;
+        let object =
+            value.as_object().ok_or_else(|| ApiError::BadRequest("invalid filters: not an object".into()))?;
         for (key, values) in object {
             if !matches!(key.as_str(), "status" | "name" | "label" | "id") {
                 return Err(ApiError::BadRequest(format!("invalid filter '{key}'")));
@@ -199,4 +200,3 @@ impl Filters {
 fn is_status_name(name: &str) -> bool {
     ["created", "running", "paused", "restarting", "exited", "removing", "dead"].contains(&name)
 }
-

@@ -49,7 +49,8 @@ pub fn start(config: &ContainerConfig) -> Result<ContainerProcess, StartFailure>
 
     let (stdout_read, stdout_write) = pipe()?;
     let (stderr_read, stderr_write) = pipe()?;
-    let stdin = File::open("/dev/null").map_err(|e| StartFailure::new(format!("open /dev/null: {e}"), 126))?;
+    let stdin =
+        File::open("/dev/null").map_err(|e| StartFailure::new(format!("open /dev/null: {e}"), 126))?;
 
     let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
     let mut plan = ExecPlan::new(&program, &argv).map_err(|e| StartFailure::new(e.to_string(), 126))?;
@@ -59,19 +60,18 @@ pub fn start(config: &ContainerConfig) -> Result<ContainerProcess, StartFailure>
         .map(|entry| c_string(entry, "an environment variable"))
         .collect::<Result<_, _>>()
         .map_err(|e| StartFailure::new(e.to_string(), 126))?;
-    plan.cwd = Some(c_string(&config.cwd, "the working directory").map_err(|e| StartFailure::new(e.to_string(), 126))?);
-    plan.fd_map = vec![
-        (stdin.as_raw_fd(), 0),
-        (stdout_write.as_raw_fd(), 1),
-        (stderr_write.as_raw_fd(), 2),
-    ];
+    plan.cwd = Some(
+        c_string(&config.cwd, "the working directory").map_err(|e| StartFailure::new(e.to_string(), 126))?,
+    );
+    plan.fd_map = vec![(stdin.as_raw_fd(), 0), (stdout_write.as_raw_fd(), 1), (stderr_write.as_raw_fd(), 2)];
     plan.new_process_group = true;
     plan.parent_death_signal = Some(libc::SIGKILL);
 
     let pid = plan.spawn().map_err(|error| match error {
         SpawnError::Child { step: ChildStep::Chdir, errno } => {
             let code = if errno == libc::ENOENT { 127 } else { 126 };
-            let detail = format!("chdir to cwd (\"{}\") set in config failed: {}", config.cwd, errno_text(errno));
+            let detail =
+                format!("chdir to cwd (\"{}\") set in config failed: {}", config.cwd, errno_text(errno));
             StartFailure::new(detail, code)
         }
         SpawnError::Child { errno, .. } => StartFailure::from_errno(program_name, errno),
@@ -110,11 +110,15 @@ fn resolve_program(name: &str, config: &ContainerConfig) -> Result<PathBuf, Star
         .filter(|dir| !dir.is_empty())
         .map(|dir| Path::new(dir).join(name))
         .find(|candidate| is_executable_file(candidate))
-        .ok_or_else(|| StartFailure::new(format!("exec: \"{name}\": executable file not found in $PATH"), 127))
+        .ok_or_else(|| {
+            StartFailure::new(format!("exec: \"{name}\": executable file not found in $PATH"), 127)
+        })
 }
 
 fn is_executable_file(path: &Path) -> bool {
-    std::fs::metadata(path).map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(path)
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), StartFailure> {

@@ -97,7 +97,11 @@ mod tests {
     use super::*;
 
     fn lines(writer_output: &[u8]) -> Vec<serde_json::Value> {
-        writer_output.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
+        writer_output
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
     }
 
     #[test]
@@ -112,7 +116,10 @@ mod tests {
         let logged = lines(&std::fs::read(&path).unwrap());
         let texts: Vec<(&str, &str)> =
             logged.iter().map(|l| (l["stream"].as_str().unwrap(), l["log"].as_str().unwrap())).collect();
-        assert_eq!(texts, [("stdout", "one\n"), ("stderr", "err\n"), ("stdout", "two\n"), ("stdout", "three")]);
+        assert_eq!(
+            texts,
+            [("stdout", "one\n"), ("stderr", "err\n"), ("stdout", "two\n"), ("stdout", "three")]
+        );
         assert!(logged[0]["time"].as_str().unwrap().ends_with('Z'));
         std::fs::remove_file(&path).unwrap();
     }

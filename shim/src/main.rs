@@ -57,7 +57,8 @@ fn run(dir: &ContainerDir, mut ready: Option<File>) -> Result<(), String> {
             return Ok(());
         }
     };
-    let mut control = control::ControlSocket::bind(&dir.shim_sock()).map_err(|e| format!("bind shim.sock: {e}"))?;
+    let mut control =
+        control::ControlSocket::bind(&dir.shim_sock()).map_err(|e| format!("bind shim.sock: {e}"))?;
     write_pid_files(dir, container.pid)?;
     tell_daemon(&mut ready, &ReadyMessage::Started { pid: container.pid });
 
@@ -98,7 +99,8 @@ fn detach() {
 
 fn load_config(dir: &ContainerDir) -> Result<ContainerConfig, String> {
     let bytes = std::fs::read(dir.meta()).map_err(|e| format!("read meta.json: {e}"))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("parse meta.json: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("parse meta.json: {e}"))?;
     ContainerConfig::from_json(&value).ok_or_else(|| "meta.json is not a container configuration".to_string())
 }
 

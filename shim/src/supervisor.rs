@@ -50,7 +50,10 @@ pub fn supervise(
     }
     let mut buffer = vec![0u8; READ_BUFFER_BYTES];
     // Ends when the main process is reaped, no child is left, and both pipes are at end-of-file.
-    while !(state.main_status.is_some() && state.no_children_left && state.outputs.iter().all(Option::is_none)) {
+    while !(state.main_status.is_some()
+        && state.no_children_left
+        && state.outputs.iter().all(Option::is_none))
+    {
         let mut entries: Vec<PollFd> = vec![sys::poll_entry(child_exits.as_raw_fd())];
         for output in state.outputs.iter().flatten() {
             entries.push(sys::poll_entry(output.as_raw_fd()));
@@ -77,14 +80,20 @@ pub fn supervise(
         }
         let main_pid = state.main_pid;
         let running = state.main_status.is_none();
-        control.on_ready(&entries[control_start..], &mut |request| handle_request(request, main_pid, running));
+        control
+            .on_ready(&entries[control_start..], &mut |request| handle_request(request, main_pid, running));
     }
     Ok(state.main_status.expect("invariant: the loop ends only after the main process is reaped"))
 }
 
 /// Reads what is available on one output pipe into the log; at end-of-file the
 /// pipe is closed and the stream's last partial line logged.
-fn drain_output(output: &mut Option<File>, stream: Stream, log: &mut LogWriter, buffer: &mut [u8]) -> Result<(), String> {
+fn drain_output(
+    output: &mut Option<File>,
+    stream: Stream,
+    log: &mut LogWriter,
+    buffer: &mut [u8],
+) -> Result<(), String> {
     let Some(pipe) = output.as_mut() else { return Ok(()) };
     loop {
         match pipe.read(buffer) {

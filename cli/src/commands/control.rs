@@ -1,0 +1,272 @@
+//! The commands that act on existing containers: start, stop, restart, kill,
+//! rm, prune, wait, rename. Each is a thin loop over `POST
+//! /containers/{name}/…` with the docker CLI's output.
+
+use lexopt::prelude::*;
+use serde_json::Value;
+
+use super::{help, require, text, usage_error, value};
+use crate::api::{container_path, for_each, Api, CliError};
+use crate::http_client::encode;
+
+const START_HELP: &str = "\
+Usage: orchestrate start [-a] NAME...
+
+Start one or more created or stopped containers.
+
+Options:
+  -a, --attach   Attach to the container's output and exit with its code
+";
+
+pub fn start(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let (mut attach, mut names) = (false, Vec::new());
+    while let Some(arg) = parser.next().map_err(usage_error("start"))? {
+        match arg {
+            Short('a') | Long("attach") => attach = true,
+            Short('h') | Long("help") => return help(START_HELP),
+            Value(name) => names.push(text("start", name)?),
+            other => return Err(usage_error("start")(other.unexpected())),
+        }
+    }
+    require("start", &names, 1)?;
+    if attach {
+        if names.len() > 1 {
+            return Err(CliError::usage("start", "you cannot start and attach multiple containers at once"));
+        }
+        return super::run::start_attached(api, &names[0]);
+    }
+    let result = for_each(&names, |name| api.expect("POST", &container_path(name, "/start"), None).map(drop));
+    result
+        .map(|()| 0)
+        .map_err(|_| CliError::new(format!("Error: failed to start containers: {}", names.join(", ")), 1))
+}
+
+const STOP_HELP: &str = "\
+Usage: orchestrate stop [-t SECONDS] [-s SIGNAL] NAME...
+
+Stop one or more running containers: the stop signal (SIGTERM unless the
+container sets another), then SIGKILL after the grace period.
+
+Options:
+  -t, --time SECONDS    Seconds to wait before killing (default 10)
+  -s, --signal SIGNAL   Signal to send first
+";
+
+pub fn stop(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let (mut query, mut names) = (Vec::new(), Vec::new());
+    while let Some(arg) = parser.next().map_err(usage_error("stop"))? {
+        match arg {
+            Short('t') | Long("time") | Long("timeout") => {
+                query.push(format!("t={}", encode(&value("stop", &mut parser)?)))
+            }
+            Short('s') | Long("signal") => {
+                query.push(format!("signal={}", encode(&value("stop", &mut parser)?)))
+            }
+            Short('h') | Long("help") => return help(STOP_HELP),
+            Value(name) => names.push(text("stop", name)?),
+            other => return Err(usage_error("stop")(other.unexpected())),
+        }
+    }
+    require("stop", &names, 1)?;
+    let query = query_string(&query);
+    for_each(&names, |name| {
+        api.expect("POST", &container_path(name, &format!("/stop{query}")), None).map(drop)
+    })
+    .map(|()| 0)
+}
+
+const RESTART_HELP: &str = "\
+Usage: orchestrate restart [-t SECONDS] NAME...
+
+Restart one or more containers (stop if running, then start).
+
+Options:
+  -t, --time SECONDS   Seconds to wait before killing (default 10)
+";
+
+pub fn restart(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let (mut query, mut names) = (Vec::new(), Vec::new());
+    while let Some(arg) = parser.next().map_err(usage_error("restart"))? {
+        match arg {
+            Short('t') | Long("time") | Long("timeout") => {
+                query.push(format!("t={}", encode(&value("restart", &mut parser)?)))
+            }
+            Short('h') | Long("help") => return help(RESTART_HELP),
+            Value(name) => names.push(text("restart", name)?),
+            other => return Err(usage_error("restart")(other.unexpected())),
+        }
+    }
+    require("restart", &names, 1)?;
+    let query = query_string(&query);
+    for_each(&names, |name| {
+        api.expect("POST", &container_path(name, &format!("/restart{query}")), None).map(drop)
+    })
+    .map(|()| 0)
+}
+
+const KILL_HELP: &str = "\
+Usage: orchestrate kill [-s SIGNAL] NAME...
+
+Send a signal (default SIGKILL) to one or more running containers.
+
+Options:
+  -s, --signal SIGNAL   Signal to send: a name (TERM, SIGUSR1) or a number
+";
+
+pub fn kill(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let (mut query, mut names) = (Vec::new(), Vec::new());
+    while let Some(arg) = parser.next().map_err(usage_error("kill"))? {
+        match arg {
+            Short('s') | Long("signal") => {
+                query.push(format!("signal={}", encode(&value("kill", &mut parser)?)))
+            }
+            Short('h') | Long("help") => return help(KILL_HELP),
+            Value(name) => names.push(text("kill", name)?),
+            other => return Err(usage_error("kill")(other.unexpected())),
+        }
+    }
+    require("kill", &names, 1)?;
+    let query = query_string(&query);
+    for_each(&names, |name| {
+        api.expect("POST", &container_path(name, &format!("/kill{query}")), None).map(drop)
+    })
+    .map(|()| 0)
+}
+
+const RM_HELP: &str = "\
+Usage: orchestrate rm [-f] NAME...
+
+Remove one or more containers.
+
+Options:
+  -f, --force   Kill a running container first (and ignore missing ones)
+";
+
+pub fn rm(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let (mut force, mut names) = (false, Vec::new());
+    while let Some(arg) = parser.next().map_err(usage_error("rm"))? {
+        match arg {
+            Short('f') | Long("force") => force = true,
+            Short('h') | Long("help") => return help(RM_HELP),
+            Value(name) => names.push(text("rm", name)?),
+            other => return Err(usage_error("rm")(other.unexpected())),
+        }
+    }
+    require("rm", &names, 1)?;
+    let path = |name: &str| container_path(name, if force { "?force=1" } else { "" });
+    let mut failed = false;
+    for name in &names {
+        match api.send("DELETE", &path(name), None)? {
+            Ok(_) => println!("{name}"),
+            Err(error) => {
+                // As the docker CLI: with -f, a missing container is reported
+                // but does not fail the command.
+                failed |= !(force && error.status == 404);
+                eprintln!("{}", error.into_cli().message);
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+const PRUNE_HELP: &str = "\
+Usage: orchestrate prune [-f]
+
+Remove all stopped (created or exited) containers.
+
+Options:
+  -f, --force   Accepted for compatibility: prune never asks
+";
+
+pub fn prune(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    while let Some(arg) = parser.next().map_err(usage_error("prune"))? {
+        match arg {
+            Short('f') | Long("force") => {}
+            Short('h') | Long("help") => return help(PRUNE_HELP),
+            other => return Err(usage_error("prune")(other.unexpected())),
+        }
+    }
+    let answer = api.json("POST", "/containers/prune", None)?;
+    let deleted = answer.get("ContainersDeleted").and_then(Value::as_array).cloned().unwrap_or_default();
+    if !deleted.is_empty() {
+        println!("Deleted Containers:");
+        for id in deleted.iter().filter_map(Value::as_str) {
+            println!("{id}");
+        }
+        println!();
+    }
+    println!("Total reclaimed space: 0B");
+    Ok(0)
+}
+
+const WAIT_HELP: &str = "\
+Usage: orchestrate wait NAME...
+
+Block until one or more containers stop, then print their exit codes.
+";
+
+pub fn wait(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let mut names = Vec::new();
+    while let Some(arg) = parser.next().map_err(usage_error("wait"))? {
+        match arg {
+            Short('h') | Long("help") => return help(WAIT_HELP),
+            Value(name) => names.push(text("wait", name)?),
+            other => return Err(usage_error("wait")(other.unexpected())),
+        }
+    }
+    require("wait", &names, 1)?;
+    let mut failed = false;
+    for name in &names {
+        match wait_for_exit(api, name, None) {
+            Ok(code) => println!("{code}"),
+            Err(error) => {
+                eprintln!("{}", error.message);
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+/// `POST /containers/{name}/wait[?condition=…]`; the container's exit code.
+pub fn wait_for_exit(api: &mut Api, name: &str, condition: Option<&str>) -> Result<i32, CliError> {
+    let query = condition.map(|c| format!("?condition={c}")).unwrap_or_default();
+    let answer = api.json("POST", &container_path(name, &format!("/wait{query}")), None)?;
+    if let Some(message) = answer.pointer("/Error/Message").and_then(Value::as_str) {
+        return Err(CliError::new(format!("Error waiting for container: {message}"), 125));
+    }
+    Ok(answer.get("StatusCode").and_then(Value::as_i64).unwrap_or(-1) as i32)
+}
+
+const RENAME_HELP: &str = "\
+Usage: orchestrate rename OLD NEW
+
+Rename a container.
+";
+
+pub fn rename(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let mut names = Vec::new();
+    while let Some(arg) = parser.next().map_err(usage_error("rename"))? {
+        match arg {
+            Short('h') | Long("help") => return help(RENAME_HELP),
+            Value(name) => names.push(text("rename", name)?),
+            other => return Err(usage_error("rename")(other.unexpected())),
+        }
+    }
+    if names.len() != 2 {
+        return Err(CliError::usage("rename", "\"orchestrate rename\" requires exactly 2 arguments."));
+    }
+    let path = container_path(&names[0], &format!("/rename?name={}", encode(&names[1])));
+    api.expect("POST", &path, None).map_err(|error| {
+        CliError::new(format!("{}\nError: failed to rename container named {}", error.message, names[0]), 1)
+    })?;
+    Ok(0)
+}
+
+fn query_string(parts: &[String]) -> String {
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}

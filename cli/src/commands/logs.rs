@@ -1,0 +1,128 @@
+//! `logs`: the container's output, stdout to stdout and stderr to stderr. The
+//! daemon sends Docker's multiplexed frames (raw bytes for a TTY container,
+//! which its `Content-Type` says); `--since`/`--until` take RFC 3339 times,
+//! Unix timestamps or durations such as `10m`, sent as Unix seconds.
+
+use std::io::Write;
+
+use lexopt::prelude::*;
+
+use common::stream_frame::{read_frame, Stream};
+
+use super::{help, text, usage_error, value};
+use crate::api::{container_path, Api, CliError};
+use crate::http_client::encode;
+
+const LOGS_HELP: &str = "\
+Usage: orchestrate logs [OPTIONS] NAME
+
+Fetch the output of a container.
+
+Options:
+  -n, --tail N          Number of lines to show from the end (default all)
+      --since TIME      Only lines after TIME: RFC 3339, Unix seconds, or a duration (10m, 1h30m)
+      --until TIME      Only lines before TIME
+  -t, --timestamps      Show the time of each line
+";
+
+pub fn logs(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    let mut query = Vec::new();
+    let mut name = None;
+    while let Some(arg) = parser.next().map_err(usage_error("logs"))? {
+        match arg {
+            Short('n') | Long("tail") => query.push(format!("tail={}", encode(&value("logs", &mut parser)?))),
+            Long("since") => query.push(format!("since={}", time_parameter(&value("logs", &mut parser)?)?)),
+            Long("until") => query.push(format!("until={}", time_parameter(&value("logs", &mut parser)?)?)),
+            Short('t') | Long("timestamps") => query.push("timestamps=1".to_string()),
+            Short('h') | Long("help") => return help(LOGS_HELP),
+            Value(value) if name.is_none() => name = Some(text("logs", value)?),
+            other => return Err(usage_error("logs")(other.unexpected())),
+        }
+    }
+    let name =
+        name.ok_or_else(|| CliError::usage("logs", "\"orchestrate logs\" requires exactly 1 argument."))?;
+    print_logs(api, &name, &query.join("&"))?;
+    Ok(0)
+}
+
+/// Prints the container's log; `query` adds options (`tail=2`, `since=…`).
+pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError> {
+    let separator = if query.is_empty() { "" } else { "&" };
+    let path = container_path(name, &format!("/logs?stdout=1&stderr=1{separator}{query}"));
+    let mut response = api.client.request("GET", &path, None)?;
+    if response.status != 200 {
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response, &mut body)?;
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        return Err(CliError::new(format!("Error response from daemon: {message}"), 1));
+    }
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let (mut stdout, mut stderr) = (stdout.lock(), stderr.lock());
+    if response.content_type.contains("raw-stream") {
+        std::io::copy(&mut response, &mut stdout)?;
+        return Ok(());
+    }
+    while let Some((stream, payload)) = read_frame(&mut response)? {
+        match stream {
+            Stream::Stderr => stderr.write_all(&payload)?,
+            _ => stdout.write_all(&payload)?,
+        }
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// `--since`/`--until` as Unix seconds with nine decimals, as the docker CLI
+/// sends them.
+fn time_parameter(text: &str) -> Result<String, CliError> {
+    let nanos = parse_time(text, common::time::now_nanos()).ok_or_else(|| {
+        CliError::usage("logs", format!("invalid time {text:?}: use RFC 3339, Unix seconds, or 10m"))
+    })?;
+    Ok(format!("{}.{:09}", nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000)))
+}
+
+/// RFC 3339, Unix seconds (`1577836800.5`), or a duration back from `now`
+/// (`90s`, `10m`, `1h30m`).
+fn parse_time(text: &str, now: i128) -> Option<i128> {
+    if let Some(nanos) = common::time::parse_rfc3339(text) {
+        return Some(nanos);
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Some((seconds * 1e9) as i128);
+    }
+    let mut total: i128 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit: f64 = match c {
+            's' => 1e9,
+            'm' => 60e9,
+            'h' => 3600e9,
+            _ => return None,
+        };
+        total += (number.parse::<f64>().ok()? * unit) as i128;
+        number.clear();
+    }
+    number.is_empty().then_some(now - total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        let now = 1_000_000 * 1_000_000_000;
+        assert_eq!(parse_time("10m", now), Some(now - 600 * 1_000_000_000));
+        assert_eq!(parse_time("1h30m", now), Some(now - 5400 * 1_000_000_000));
+        assert_eq!(parse_time("1577836800", now), Some(1_577_836_800 * 1_000_000_000));
+        assert_eq!(parse_time("2020-01-01T00:00:00Z", now), Some(1_577_836_800 * 1_000_000_000));
+        assert_eq!(parse_time("soon", now), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! One module per family of commands. Each command parses its own flags with
+//! `lexopt`, prints `--help`, makes its requests through `Api`, and returns
+//! the exit code (SPEC §8).
+
+use std::ffi::OsString;
+
+use crate::api::{Api, CliError};
+
+mod control;
+mod inspect;
+mod logs;
+mod ps;
+mod run;
+mod system;
+
+/// Runs `command` with its arguments; returns the process exit code.
+pub fn run(command: &str, args: &[OsString], api: &mut Api) -> Result<i32, CliError> {
+    let parser = lexopt::Parser::from_args(args.iter().cloned());
+    match command {
+        "run" => run::run(parser, api),
+        "create" => run::create(parser, api),
+        "start" => control::start(parser, api),
+        "stop" => control::stop(parser, api),
+        "restart" => control::restart(parser, api),
+        "kill" => control::kill(parser, api),
+        "rm" => control::rm(parser, api),
+        "prune" => control::prune(parser, api),
+        "wait" => control::wait(parser, api),
+        "rename" => control::rename(parser, api),
+        "ps" => ps::ps(parser, api),
+        "inspect" => inspect::inspect(parser, api),
+        "logs" => logs::logs(parser, api),
+        "version" => system::version(parser, api),
+        "info" => system::info(parser, api),
+        other => Err(CliError::new(
+            format!("orchestrate: '{other}' is not an orchestrate command.\nSee 'orchestrate --help'"),
+            1,
+        )),
+    }
+}
+
+/// Prints a command's help and ends it successfully.
+fn help(text: &str) -> Result<i32, CliError> {
+    print!("{text}");
+    Ok(0)
+}
+
+/// The text of an option value or positional argument.
+fn text(command: &str, value: OsString) -> Result<String, CliError> {
+    value.into_string().map_err(|v| CliError::usage(command, format!("argument is not valid UTF-8: {v:?}")))
+}
+
+/// A flag's value as text.
+fn value(command: &str, parser: &mut lexopt::Parser) -> Result<String, CliError> {
+    let raw = parser.value().map_err(|e| CliError::usage(command, e))?;
+    text(command, raw)
+}
+
+/// Turns a lexopt error into a usage error of `command`.
+fn usage_error(command: &str) -> impl Fn(lexopt::Error) -> CliError + '_ {
+    move |error| CliError::usage(command, error)
+}
+
+/// Fails unless at least `minimum` names were given.
+fn require(command: &str, names: &[String], minimum: usize) -> Result<(), CliError> {
+    if names.len() < minimum {
+        let what = if minimum == 1 { "1 argument".to_string() } else { format!("{minimum} arguments") };
+        return Err(CliError::usage(command, format!("\"orchestrate {command}\" requires at least {what}.")));
+    }
+    Ok(())
+}
