@@ -30,6 +30,8 @@ Commands:
   kill      Kill one or more running containers
   rm        Remove one or more containers
   prune     Remove all stopped containers
+  pause     Freeze all processes of one or more containers
+  unpause   Let paused containers run again
   ps        List containers
   inspect   Show details of one or more containers
   logs      Fetch the output of a container

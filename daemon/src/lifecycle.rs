@@ -114,6 +114,39 @@ impl Engine {
         }
     }
 
+    /// Freezes every process of the container with SIGSTOP (Docker uses the
+    /// cgroup freezer; here the shim signals each descendant).
+    pub fn pause(&self, container: &Container, reference: &str) -> Result<(), ApiError> {
+        self.freeze_or_thaw(container, reference, Action::Pause, libc::SIGSTOP)
+    }
+
+    /// Lets a paused container run again with SIGCONT.
+    pub fn unpause(&self, container: &Container, reference: &str) -> Result<(), ApiError> {
+        self.freeze_or_thaw(container, reference, Action::Unpause, libc::SIGCONT)
+    }
+
+    fn freeze_or_thaw(
+        &self,
+        container: &Container,
+        reference: &str,
+        action: Action,
+        signal: i32,
+    ) -> Result<(), ApiError> {
+        let _operation = container.begin_operation();
+        let Decision::Go(next) = decide(action, container.status()) else {
+            return Err(wrong_state(action, container, reference));
+        };
+        shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope: SignalScope::All })
+            .map_err(ApiError::Internal)?;
+        container.update(|state| {
+            // The container may have exited meanwhile; then it stays exited.
+            if state.status.has_processes() {
+                state.status = next;
+            }
+        });
+        Ok(())
+    }
+
     /// Stops the container if it runs, then starts it again.
     pub fn restart(
         self: &Arc<Self>,
@@ -311,6 +344,13 @@ impl Engine {
                 &container.dir,
                 &ShimRequest::Signal { signal: stop_signal, scope: SignalScope::Group },
             );
+            if container.status() == State::Paused {
+                // A stopped process only acts on its signal once it runs again.
+                let _ = shim_link::request(
+                    &container.dir,
+                    &ShimRequest::Signal { signal: libc::SIGCONT, scope: SignalScope::All },
+                );
+            }
             let grace = (stop_timeout > 0).then(|| Duration::from_secs(stop_timeout as u64));
             if container.wait_until(grace, exited) {
                 return Ok(());

@@ -68,7 +68,7 @@ fn container_action(
     query: &Query,
 ) -> Result<(), ApiError> {
     // An unknown action is a 404 for the path, whether or not the container exists.
-    if !matches!(action, "start" | "stop" | "restart" | "kill" | "rename") {
+    if !matches!(action, "start" | "stop" | "restart" | "kill" | "pause" | "unpause" | "rename") {
         return Err(ApiError::PageNotFound);
     }
     let container = engine.find(reference)?;
@@ -77,6 +77,8 @@ fn container_action(
         "stop" => engine.stop(&container, reference, query.integer("t")?, signal_parameter(query)?),
         "restart" => engine.restart(&container, reference, query.integer("t")?),
         "kill" => engine.kill(&container, reference, signal_parameter(query)?.unwrap_or(libc::SIGKILL)),
+        "pause" => engine.pause(&container, reference),
+        "unpause" => engine.unpause(&container, reference),
         "rename" => engine.rename(&container, query.get("name").unwrap_or("")),
         _ => unreachable!("checked above"),
     }

@@ -270,3 +270,43 @@ fn query_string(parts: &[String]) -> String {
         format!("?{}", parts.join("&"))
     }
 }
+
+const PAUSE_HELP: &str = "\
+Usage: orchestrate pause NAME...
+
+Freeze every process of one or more running containers (SIGSTOP).
+";
+
+const UNPAUSE_HELP: &str = "\
+Usage: orchestrate unpause NAME...
+
+Let the processes of one or more paused containers run again (SIGCONT).
+";
+
+pub fn pause(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    simple_action(parser, api, "pause", PAUSE_HELP)
+}
+
+pub fn unpause(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    simple_action(parser, api, "unpause", UNPAUSE_HELP)
+}
+
+/// `POST /containers/{name}/{action}` for each name, with no options.
+fn simple_action(
+    mut parser: lexopt::Parser,
+    api: &mut Api,
+    action: &'static str,
+    usage: &str,
+) -> Result<i32, CliError> {
+    let mut names = Vec::new();
+    while let Some(arg) = parser.next().map_err(usage_error(action))? {
+        match arg {
+            Short('h') | Long("help") => return help(usage),
+            Value(name) => names.push(text(action, name)?),
+            other => return Err(usage_error(action)(other.unexpected())),
+        }
+    }
+    require(action, &names, 1)?;
+    for_each(&names, |name| api.expect("POST", &container_path(name, &format!("/{action}")), None).map(drop))
+        .map(|()| 0)
+}

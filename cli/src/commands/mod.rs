@@ -25,6 +25,8 @@ pub fn run(command: &str, args: &[OsString], api: &mut Api) -> Result<i32, CliEr
         "kill" => control::kill(parser, api),
         "rm" => control::rm(parser, api),
         "prune" => control::prune(parser, api),
+        "pause" => control::pause(parser, api),
+        "unpause" => control::unpause(parser, api),
         "wait" => control::wait(parser, api),
         "rename" => control::rename(parser, api),
         "ps" => ps::ps(parser, api),

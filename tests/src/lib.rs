@@ -1,1 +1,0 @@
-//! Shared code of the integration suites lives in `tests/support/`.
