@@ -21,6 +21,8 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub struct Client {
     socket: PathBuf,
     connection: Option<BufReader<UnixStream>>,
+    /// The last request said `Connection: close`: the next one reconnects.
+    closing: bool,
 }
 
 /// A response whose body has not been read yet.
@@ -40,7 +42,7 @@ enum Body<'a> {
 
 impl Client {
     pub fn new(socket: &Path) -> Client {
-        Client { socket: socket.to_path_buf(), connection: None }
+        Client { socket: socket.to_path_buf(), connection: None, closing: false }
     }
 
     /// Opens a second, independent connection to the same daemon (for a
@@ -51,6 +53,32 @@ impl Client {
 
     /// Sends one request; `body` is JSON when present.
     pub fn request(&mut self, method: &str, path: &str, body: Option<&Value>) -> io::Result<Response<'_>> {
+        self.send(method, path, body, false)
+    }
+
+    /// Sends the last request of this connection, with `Connection: close`:
+    /// for responses that stream for long (`logs -f`, `events`, `wait`). The
+    /// daemon's HTTP layer then frees the connection's reader thread at once
+    /// instead of keeping it for a next request (docs/06-daemon-threads.md).
+    pub fn request_last(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> io::Result<Response<'_>> {
+        self.send(method, path, body, true)
+    }
+
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        last: bool,
+    ) -> io::Result<Response<'_>> {
+        if std::mem::replace(&mut self.closing, last) {
+            self.connection = None;
+        }
         if self.connection.is_none() {
             let stream = UnixStream::connect(&self.socket).map_err(|error| {
                 io::Error::new(
@@ -68,6 +96,9 @@ impl Client {
         let mut head = format!(
             "{method} {API_PREFIX}{path} HTTP/1.1\r\nHost: orchestrator\r\nUser-Agent: orchestrate\r\n"
         );
+        if last {
+            head.push_str("Connection: close\r\n");
+        }
         if body.is_some() {
             head.push_str(&format!(
                 "Content-Type: application/json\r\nContent-Length: {}\r\n",

@@ -37,6 +37,7 @@ Commands:
   logs      Fetch the output of a container
   wait      Block until containers stop, then print their exit codes
   rename    Rename a container
+  events    Print container events as they happen
   version   Show client and daemon versions
   info      Show daemon-wide information
 

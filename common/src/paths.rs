@@ -47,9 +47,18 @@ impl ContainerDir {
     pub fn pid(&self) -> PathBuf {
         self.dir.join("pid")
     }
-    /// The json-file log of the container's output.
+    /// The json-file log of the container's output: the live file.
     pub fn log(&self) -> PathBuf {
         self.dir.join("log")
+    }
+    /// Log file number `n`: 0 is the live `log`, 1 the most recently rotated
+    /// `log.1`, and so on; higher numbers are older.
+    pub fn log_file(&self, n: u32) -> PathBuf {
+        if n == 0 {
+            self.log()
+        } else {
+            self.dir.join(format!("log.{n}"))
+        }
     }
     /// Exit code and finish time, written once after every process is gone.
     pub fn exit(&self) -> PathBuf {

@@ -437,3 +437,11 @@ pub fn take_inherited_fd(fd: RawFd) -> Option<OwnedFd> {
     // nobody else in this process: it was inherited across exec for this use.
     open.then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
+
+/// Grows a pipe's kernel buffer (fcntl F_SETPIPE_SZ): fewer, larger reads
+/// for a container that writes a lot. Best effort: the kernel caps the size.
+pub fn set_pipe_size(fd: RawFd, bytes: usize) -> Result<(), SysError> {
+    // SAFETY: F_SETPIPE_SZ takes a plain integer.
+    check("fcntl(F_SETPIPE_SZ)", unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, bytes as c_int) })?;
+    Ok(())
+}

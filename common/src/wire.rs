@@ -25,6 +25,39 @@ pub struct LogOptions {
     pub max_file: String,
 }
 
+/// The log cap when a container sets none: at most this many bytes a file...
+pub const DEFAULT_LOG_MAX_SIZE: u64 = 10 * 1024 * 1024;
+/// ...and this many files (`log`, `log.1`, … `log.4`): 50 MiB on disk at most.
+pub const DEFAULT_LOG_MAX_FILES: u32 = 5;
+
+impl LogOptions {
+    /// Bytes a log file may reach before it is rotated.
+    pub fn max_size_bytes(&self) -> u64 {
+        parse_size(&self.max_size).unwrap_or(DEFAULT_LOG_MAX_SIZE)
+    }
+
+    /// How many files (the live one included) are kept.
+    pub fn max_files(&self) -> u32 {
+        self.max_file.parse().ok().filter(|&n| n >= 1).unwrap_or(DEFAULT_LOG_MAX_FILES)
+    }
+}
+
+/// `10m`, `512k`, `1g`, `100` (bytes) as a byte count, as Docker reads `max-size`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim().to_ascii_lowercase();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let number: u64 = digits.parse().ok()?;
+    let multiplier = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => 1024,
+        "m" | "mb" => 1024 * 1024,
+        "g" | "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    number.checked_mul(multiplier).filter(|&bytes| bytes > 0)
+}
+
 /// A container's configuration: the content of `meta.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerConfig {
@@ -221,8 +254,18 @@ pub enum SignalScope {
 /// (stdin, resize, exec) are further `op`s of the same shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShimRequest {
-    Signal { signal: i32, scope: SignalScope },
+    Signal {
+        signal: i32,
+        scope: SignalScope,
+    },
+    /// Makes this connection the daemon's watch connection: after the reply,
+    /// the shim sends one byte (`LOG_GREW`) whenever it appended to the log,
+    /// and closes it when the container is over (docs/08-logs.md).
+    Watch,
 }
+
+/// The byte the shim sends on a watch connection after appending to the log.
+pub const LOG_GREW: u8 = b'+';
 
 impl ShimRequest {
     pub fn to_line(&self) -> String {
@@ -232,6 +275,7 @@ impl ShimRequest {
                 "signal": signal,
                 "scope": match scope { SignalScope::Group => "group", SignalScope::All => "all" },
             }),
+            ShimRequest::Watch => json!({ "op": "watch" }),
         };
         format!("{value}\n")
     }
@@ -247,6 +291,7 @@ impl ShimRequest {
                 };
                 Ok(ShimRequest::Signal { signal: signal as i32, scope })
             }
+            Some("watch") => Ok(ShimRequest::Watch),
             other => Err(format!("unknown op {other:?}")),
         }
     }
@@ -299,6 +344,21 @@ mod tests {
             started_at: String::new(),
         };
         assert_eq!(ContainerConfig::from_json(&config.to_json()), Some(config));
+    }
+
+    #[test]
+    fn sizes_and_log_caps() {
+        assert_eq!(parse_size("10m"), Some(10 * 1024 * 1024));
+        assert_eq!(parse_size("1k"), Some(1024));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("ten"), None);
+        let default = LogOptions::default();
+        assert_eq!(
+            (default.max_size_bytes(), default.max_files()),
+            (DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILES)
+        );
+        let set = LogOptions { max_size: "1k".into(), max_file: "2".into() };
+        assert_eq!((set.max_size_bytes(), set.max_files()), (1024, 2));
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct ContainerState {
     pub exits: u64,
     /// Set when the container has been removed (`wait?condition=removed`).
     pub removed: bool,
+    /// Grows each time the shim reports that the log grew: log followers
+    /// wait for it to change (docs/08-logs.md).
+    pub log_generation: u64,
     /// An operation (start, stop, rm, …) is in flight; others queue behind it.
     busy: bool,
 }
@@ -68,6 +71,7 @@ impl Container {
                 run: 0,
                 exits: 0,
                 removed: false,
+                log_generation: 0,
                 busy: false,
             }),
             changed: Condvar::new(),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use common::signals::parse_signal;
-use common::wire::{string_map, ContainerConfig, LogOptions, RestartPolicy};
+use common::wire::{parse_size, string_map, ContainerConfig, LogOptions, RestartPolicy};
 
 use crate::api_error::ApiError;
 
@@ -172,22 +172,6 @@ fn log_options(value: Option<&Value>) -> Result<LogOptions, ApiError> {
     Ok(log)
 }
 
-/// `10m`, `512k`, `1g`, `100` (bytes) as a byte count, as Docker reads `max-size`.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim().to_ascii_lowercase();
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &text[digits.len()..];
-    let number: u64 = digits.parse().ok()?;
-    let multiplier = match unit {
-        "" | "b" => 1,
-        "k" | "kb" => 1024,
-        "m" | "mb" => 1024 * 1024,
-        "g" | "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    number.checked_mul(multiplier).filter(|&bytes| bytes > 0)
-}
-
 /// A NUL byte cannot reach execve: refuse it here with a clear message.
 fn reject_nul_bytes(config: &ContainerConfig) -> Result<(), ApiError> {
     let strings =
@@ -230,13 +214,5 @@ mod tests {
         assert!(message(r#"{"Cmd":["x"],"HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}"#)
             .contains("restart"));
         assert!(message(r#"{"Cmd":["#).starts_with("invalid JSON"));
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("10m"), Some(10 * 1024 * 1024));
-        assert_eq!(parse_size("1k"), Some(1024));
-        assert_eq!(parse_size("0"), None);
-        assert_eq!(parse_size("ten"), None);
     }
 }

@@ -2,12 +2,14 @@
 //! binary, and the registry of containers. Handlers get an `&Engine` and call
 //! the lifecycle operations on it (`lifecycle.rs`); nothing else is global.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::paths::ContainerDir;
 
 use crate::container::Container;
+use crate::events::EventLog;
 use crate::registry::Registry;
 
 pub struct Engine {
@@ -16,11 +18,13 @@ pub struct Engine {
     /// `orchestrator-shim`, found next to the daemon's own executable.
     pub shim_binary: PathBuf,
     pub registry: Registry,
+    /// Recent lifecycle events, fanned out to `GET /events` listeners.
+    pub events: EventLog,
 }
 
 impl Engine {
     pub fn new(root: PathBuf, shim_binary: PathBuf) -> Arc<Engine> {
-        Arc::new(Engine { root, shim_binary, registry: Registry::default() })
+        Arc::new(Engine { root, shim_binary, registry: Registry::default(), events: EventLog::default() })
     }
 
     pub fn container_dir(&self, id: &str) -> ContainerDir {
@@ -30,5 +34,22 @@ impl Engine {
     /// The container a client named, or 404.
     pub fn find(&self, reference: &str) -> Result<Arc<Container>, crate::api_error::ApiError> {
         self.registry.resolve(reference)
+    }
+
+    /// Records a container event with Docker's attributes — the container's
+    /// labels, `image` and `name` — plus `extra` (`exitCode`, `signal`, …).
+    /// Must not be called with the container's lock held.
+    pub fn emit(&self, container: &Container, action: &str, extra: &[(&str, String)]) {
+        let (image, mut attributes) = {
+            let state = container.lock();
+            let mut attributes: BTreeMap<String, String> = state.config.labels.clone();
+            attributes.insert("image".into(), state.config.image.clone());
+            attributes.insert("name".into(), state.config.name.clone());
+            (state.config.image.clone(), attributes)
+        };
+        for (key, value) in extra {
+            attributes.insert((*key).to_string(), value.clone());
+        }
+        self.events.record(action, &container.id, &image, attributes);
     }
 }

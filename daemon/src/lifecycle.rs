@@ -53,6 +53,8 @@ impl Engine {
             let _ = std::fs::remove_dir_all(container.dir.dir());
             return Err(error.into());
         }
+        drop(_operation);
+        self.emit(&container, "create", &[]);
         Ok(id)
     }
 
@@ -94,7 +96,11 @@ impl Engine {
     ) -> Result<(), ApiError> {
         let _operation = container.begin_operation();
         match decide(Action::Stop, container.status()) {
-            Decision::Go(_) => self.stop_processes(container, timeout, signal),
+            Decision::Go(_) => {
+                self.stop_processes(container, timeout, signal)?;
+                self.emit(container, "stop", &[]);
+                Ok(())
+            }
             Decision::AlreadyDone => Err(ApiError::NotModified),
             _ => Err(wrong_state(Action::Stop, container, reference)),
         }
@@ -104,12 +110,7 @@ impl Engine {
     pub fn kill(&self, container: &Container, reference: &str, signal: i32) -> Result<(), ApiError> {
         let _operation = container.begin_operation();
         match decide(Action::Kill, container.status()) {
-            Decision::Allowed => {
-                // SIGKILL reaches every process, even those that left the group.
-                let scope = if signal == libc::SIGKILL { SignalScope::All } else { SignalScope::Group };
-                shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope })
-                    .map_err(ApiError::Internal)
-            }
+            Decision::Allowed => self.send_signal(container, signal).map_err(ApiError::Internal),
             _ => Err(wrong_state(Action::Kill, container, reference)),
         }
     }
@@ -144,6 +145,7 @@ impl Engine {
                 state.status = next;
             }
         });
+        self.emit(container, if action == Action::Pause { "pause" } else { "unpause" }, &[]);
         Ok(())
     }
 
@@ -161,7 +163,9 @@ impl Engine {
                 if status.has_processes() {
                     self.stop_processes(container, timeout, None)?;
                 }
-                self.launch(container)
+                self.launch(container)?;
+                self.emit(container, "restart", &[]);
+                Ok(())
             }
             _ => Err(wrong_state(Action::Restart, container, reference)),
         }
@@ -189,6 +193,7 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&trash);
         self.registry.remove(&container.id, &name);
         container.update(|state| state.removed = true);
+        self.emit(container, "destroy", &[]);
         Ok(())
     }
 
@@ -224,6 +229,7 @@ impl Engine {
             container.update(|state| state.config.name = old_name);
             return Err(error.into());
         }
+        self.emit(container, "rename", &[("oldName", format!("/{old_name}"))]);
         Ok(())
     }
 
@@ -279,6 +285,7 @@ impl Engine {
                     state.run
                 });
                 self.watch_exit(container, run);
+                self.emit(container, "start", &[]);
                 Ok(())
             }
             Err(LaunchFailure::Exec { message, exit_code }) => {
@@ -300,8 +307,10 @@ impl Engine {
     pub fn watch_exit(self: &Arc<Self>, container: &Arc<Container>, run: u64) {
         let engine = self.clone();
         let container = container.clone();
-        shim_link::watch(container.dir.clone(), move |record, error| {
-            let auto_remove = container.update(|state| {
+        let reader = container.clone();
+        let on_log_grew = move || reader.update(|state| state.log_generation += 1);
+        shim_link::watch(container.dir.clone(), on_log_grew, move |record, error| {
+            let (current, auto_remove) = container.update(|state| {
                 let current = state.run == run && state.status.has_processes();
                 if current {
                     state.status = State::Exited;
@@ -312,13 +321,26 @@ impl Engine {
                     state.shim_pid = 0;
                     state.exits += 1;
                 }
-                current && state.config.auto_remove
+                (current, current && state.config.auto_remove)
             });
+            if current {
+                engine.emit(&container, "die", &[("exitCode", record.exit_code.to_string())]);
+            }
             if auto_remove {
                 // Fails harmlessly if the container was started again meanwhile.
                 let _ = engine.remove(&container, &container.id, false);
             }
         });
+    }
+
+    /// Sends a signal through the shim and records Docker's `kill` event.
+    /// SIGKILL reaches every process of the container, even those that left
+    /// its process group; other signals go to the group, as from a terminal.
+    fn send_signal(&self, container: &Container, signal: i32) -> Result<(), String> {
+        let scope = if signal == libc::SIGKILL { SignalScope::All } else { SignalScope::Group };
+        shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope })?;
+        self.emit(container, "kill", &[("signal", signal.to_string())]);
+        Ok(())
     }
 
     /// Signals the container to stop, waits `timeout` seconds, then kills
@@ -340,10 +362,7 @@ impl Engine {
         let exited = |state: &crate::container::ContainerState| !state.status.has_processes();
         if stop_signal != libc::SIGKILL && stop_timeout != 0 {
             // A shim that already finished answers "not running": the exit is on its way.
-            let _ = shim_link::request(
-                &container.dir,
-                &ShimRequest::Signal { signal: stop_signal, scope: SignalScope::Group },
-            );
+            let _ = self.send_signal(container, stop_signal);
             if container.status() == State::Paused {
                 // A stopped process only acts on its signal once it runs again.
                 let _ = shim_link::request(
@@ -356,10 +375,7 @@ impl Engine {
                 return Ok(());
             }
         }
-        let _ = shim_link::request(
-            &container.dir,
-            &ShimRequest::Signal { signal: libc::SIGKILL, scope: SignalScope::All },
-        );
+        let _ = self.send_signal(container, libc::SIGKILL);
         if container.wait_until(Some(KILL_CONFIRM_TIMEOUT), exited) {
             Ok(())
         } else {

@@ -1,30 +1,36 @@
-//! `GET /containers/{id}/logs`: the container's json-file log read back and
-//! sent as Docker's multiplexed frames (raw bytes for a TTY container), one
-//! frame per logged line, with the `stdout`, `stderr`, `tail`, `since`,
-//! `until` and `timestamps` options of the Engine API.
+//! `GET /containers/{id}/logs`: the json-file log read back and sent as
+//! Docker's multiplexed frames (raw bytes for a TTY container), one frame per
+//! logged line, with the `stdout`, `stderr`, `tail`, `since`, `until`,
+//! `timestamps` and `follow` options of the Engine API. A follower sends what
+//! is there, then sleeps on the container's `Condvar` until the shim reports
+//! that the log grew, and ends once the container has stopped and everything
+//! is delivered (docs/08-logs.md).
 
-use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::sync::Arc;
+use std::time::Duration;
 
-use serde_json::Value;
 use tiny_http::Request;
 
 use common::stream_frame::{push_frame, Stream};
-use common::time::parse_rfc3339;
 
 use crate::api_error::ApiError;
+use crate::container::Container;
 use crate::engine::Engine;
-use crate::http_io::{self, respond_error, Query};
+use crate::http_io::{self, respond_error, BodyStream, Query};
+use crate::json_log;
+use crate::log_follow::LogCursor;
 
 /// Frames are gathered into chunks of about this size before each write.
 const CHUNK_BYTES: usize = 64 * 1024;
+/// An idle follower sends an empty frame this often, to notice a client that
+/// went away (a write to a closed connection fails).
+const FOLLOW_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// What the client asked to see.
 struct LogQuery {
     stdout: bool,
     stderr: bool,
+    follow: bool,
     /// Only the last `tail` lines; `None` for all.
     tail: Option<usize>,
     since: Option<i128>,
@@ -51,6 +57,7 @@ impl LogQuery {
         Ok(LogQuery {
             stdout,
             stderr,
+            follow: query.flag("follow")?,
             tail,
             since: timestamp_parameter(query, "since")?,
             until: timestamp_parameter(query, "until")?,
@@ -58,15 +65,12 @@ impl LogQuery {
         })
     }
 
-    fn wants(&self, stream: Stream, time: i128) -> bool {
-        let stream_wanted = match stream {
+    fn wants(&self, stream: Stream) -> bool {
+        match stream {
             Stream::Stdout => self.stdout,
             Stream::Stderr => self.stderr,
             Stream::Stdin => false,
-        };
-        stream_wanted
-            && self.since.is_none_or(|since| time > since)
-            && self.until.is_none_or(|until| time <= until)
+        }
     }
 }
 
@@ -84,29 +88,6 @@ fn timestamp_parameter(query: &Query, key: &str) -> Result<Option<i128>, ApiErro
     Ok((nanos != 0).then_some(nanos))
 }
 
-/// One line of the json-file log, decoded.
-struct LogLine {
-    stream: Stream,
-    text: String,
-    time: String,
-    nanos: i128,
-}
-
-fn decode_line(line: &[u8]) -> Option<LogLine> {
-    let value: Value = serde_json::from_slice(line).ok()?;
-    let stream = match value.get("stream")?.as_str()? {
-        "stderr" => Stream::Stderr,
-        _ => Stream::Stdout,
-    };
-    let time = value.get("time")?.as_str()?.to_string();
-    Some(LogLine {
-        stream,
-        text: value.get("log")?.as_str()?.to_string(),
-        nanos: parse_rfc3339(&time)?,
-        time,
-    })
-}
-
 pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {
     let prepared = LogQuery::parse(query).and_then(|options| Ok((engine.find(reference)?, options)));
     let (container, options) = match prepared {
@@ -114,47 +95,108 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
         Err(error) => return respond_error(request, &error),
     };
     let tty = container.lock().config.tty;
-    let lines = read_lines(&container.dir.log(), &options);
     // The content type tells the client whether to demultiplex (API 1.42 on).
     let content_type =
         if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
-    let Ok(mut body) = http_io::start_stream(request, content_type) else { return };
-    let mut chunk = Vec::with_capacity(CHUNK_BYTES + 1024);
-    for line in lines {
-        let payload = if options.timestamps { format!("{} {}", line.time, line.text) } else { line.text };
-        if tty {
-            chunk.extend_from_slice(payload.as_bytes());
-        } else {
-            push_frame(&mut chunk, line.stream, payload.as_bytes());
-        }
-        if chunk.len() >= CHUNK_BYTES {
-            if body.write_chunk(&chunk).is_err() {
-                return;
-            }
-            chunk.clear();
-        }
-    }
-    if body.write_chunk(&chunk).is_ok() {
-        let _ = body.finish();
+    let Ok(body) = http_io::start_stream(request, content_type) else { return };
+    let mut sink = FrameSink { body, chunk: Vec::with_capacity(CHUNK_BYTES + 1024), tty, past_until: false };
+    // Any error means the client went away: the thread just ends.
+    if send_log(&container, &options, &mut sink).is_ok() {
+        let _ = sink.body.finish();
     }
 }
 
-/// The wanted lines of the log, oldest first, keeping only the last `tail`.
-fn read_lines(path: &std::path::Path, options: &LogQuery) -> VecDeque<LogLine> {
-    let mut kept = VecDeque::new();
-    let Ok(file) = File::open(path) else { return kept };
-    for line in BufReader::with_capacity(256 * 1024, file).split(b'\n').map_while(Result::ok) {
-        let Some(line) = decode_line(&line) else { continue };
-        if !options.wants(line.stream, line.nanos) {
-            continue;
+/// Sends the log, then — when following — each new piece as it is written,
+/// until the container stops.
+fn send_log(container: &Container, options: &LogQuery, sink: &mut FrameSink) -> std::io::Result<()> {
+    let mut cursor = match options.tail {
+        Some(lines) => LogCursor::at_last_lines(&container.dir, lines),
+        None => LogCursor::at_start(&container.dir),
+    };
+    // Each round ends when the cursor is at the end of the log; the loop ends
+    // when the container is not running (or the client's `until` has passed).
+    loop {
+        // Taken before reading: a line written after our read bumps the
+        // generation past `seen`, so the wait below cannot miss it.
+        let (seen, running) = {
+            let state = container.lock();
+            (state.log_generation, state.status.has_processes() && !state.removed)
+        };
+        cursor.read_available(&mut |line| sink.push_line(line, options))?;
+        sink.flush()?;
+        if !options.follow || !running || sink.past_until {
+            return Ok(());
         }
-        if options.tail == Some(0) {
-            continue;
-        }
-        kept.push_back(line);
-        if options.tail.is_some_and(|tail| kept.len() > tail) {
-            kept.pop_front();
+        let changed = container.wait_until(Some(FOLLOW_HEARTBEAT), |state| {
+            state.log_generation != seen || !state.status.has_processes() || state.removed
+        });
+        if !changed {
+            if options.until.is_some_and(|until| common::time::now_nanos() > until) {
+                return Ok(());
+            }
+            sink.heartbeat()?;
         }
     }
-    kept
+}
+
+/// Frames waiting to be sent, and the response they go to.
+struct FrameSink {
+    body: BodyStream,
+    chunk: Vec<u8>,
+    tty: bool,
+    /// A line later than `until` was seen: the stream is complete.
+    past_until: bool,
+}
+
+impl FrameSink {
+    fn push_line(&mut self, line: &[u8], options: &LogQuery) -> std::io::Result<()> {
+        let Some(decoded) = json_log::decode(line) else { return Ok(()) };
+        if !options.wants(decoded.stream) {
+            return Ok(());
+        }
+        if options.since.is_some() || options.until.is_some() {
+            let time = decoded.nanos().unwrap_or(0);
+            if options.since.is_some_and(|since| time <= since) {
+                return Ok(());
+            }
+            if options.until.is_some_and(|until| time > until) {
+                self.past_until = true;
+                return Ok(());
+            }
+        }
+        let start = self.chunk.len();
+        if !self.tty {
+            self.chunk.extend_from_slice(&[0; 8]); // the header, filled in below
+        }
+        if options.timestamps {
+            self.chunk.extend_from_slice(decoded.time.as_bytes());
+            self.chunk.push(b' ');
+        }
+        self.chunk.extend_from_slice(&decoded.bytes);
+        if !self.tty {
+            let length = self.chunk.len() - start - 8;
+            let header = common::stream_frame::frame_header(decoded.stream, length);
+            self.chunk[start..start + 8].copy_from_slice(&header);
+        }
+        if self.chunk.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is gathered as one chunk, now.
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.body.write_chunk(&self.chunk);
+        self.chunk.clear();
+        result
+    }
+
+    /// An empty stdout frame: harmless to a reader, fatal to a dead connection.
+    fn heartbeat(&mut self) -> std::io::Result<()> {
+        if self.tty {
+            return Ok(());
+        }
+        push_frame(&mut self.chunk, Stream::Stdout, b"");
+        self.flush()
+    }
 }

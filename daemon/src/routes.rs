@@ -33,6 +33,7 @@ pub fn handle(engine: &Arc<Engine>, request: Request) {
         (Method::Get | Method::Head, ["_ping"]) => system::ping(request),
         (Method::Get, ["version"]) => respond_json(request, 200, &system::version()),
         (Method::Get, ["info"]) => respond_json(request, 200, &system::info(engine)),
+        (Method::Get, ["events"]) => crate::events::handle(engine, request, &query),
         (Method::Post, ["containers", "create"]) => create(engine, request, &query),
         (Method::Get, ["containers", "json"]) => list(engine, request, &query),
         (Method::Post, ["containers", "prune"]) => {

@@ -89,24 +89,44 @@ pub fn request(dir: &ContainerDir, request: &ShimRequest) -> Result<(), String> 
     parse_shim_reply(&reply)
 }
 
-/// Starts a thread that holds a connection to the shim and calls `on_exit`
-/// with the container's exit once the shim is gone. The connection never
-/// carries data: its end-of-file *is* the news, so no thread ever polls.
-pub fn watch(dir: ContainerDir, on_exit: impl FnOnce(ExitRecord, String) + Send + 'static) {
+/// Starts a thread that holds the watch connection to the shim: it calls
+/// `on_log_grew` for the bytes the shim sends after appending to the log, and
+/// `on_exit` with the container's exit once the shim is gone. End-of-file *is*
+/// the news of the exit, so no thread ever polls.
+pub fn watch(
+    dir: ContainerDir,
+    on_log_grew: impl Fn() + Send + 'static,
+    on_exit: impl FnOnce(ExitRecord, String) + Send + 'static,
+) {
     let spawned = std::thread::Builder::new()
         .name("shim-watcher".into())
         .stack_size(WATCHER_STACK_BYTES)
         .spawn(move || {
             // A shim that is already gone refuses the connection: same news.
-            if let Ok(mut stream) = UnixStream::connect(dir.shim_sock()) {
-                let mut byte = [0u8; 1];
+            if let Ok(stream) = open_watch(&dir) {
+                let mut stream = stream;
+                let mut news = [0u8; 256];
                 // Ends at end-of-file (the shim exited) or an error (same).
-                while matches!(stream.read(&mut byte), Ok(n) if n > 0) {}
+                // Many bytes in one read are one piece of news: the log grew.
+                while matches!(stream.read(&mut news), Ok(n) if n > 0) {
+                    on_log_grew();
+                }
             }
             let (record, error) = read_exit(&dir);
             on_exit(record, error);
         });
     spawned.expect("invariant: the daemon can start a thread");
+}
+
+/// Connects and turns the connection into a watch connection.
+fn open_watch(dir: &ContainerDir) -> std::io::Result<UnixStream> {
+    let mut stream = UnixStream::connect(dir.shim_sock())?;
+    stream.write_all(ShimRequest::Watch.to_line().as_bytes())?;
+    // The reply is one line; read it byte by byte so no news byte after it
+    // is swallowed by a buffer.
+    let mut byte = [0u8; 1];
+    while stream.read(&mut byte)? == 1 && byte[0] != b'\n' {}
+    Ok(stream)
 }
 
 /// The exit recorded by the shim, with an empty error; or — when the shim died

@@ -1,8 +1,9 @@
 //! `shim.sock`, the shim's control socket. The daemon connects to it twice over:
-//! a watch connection it only reads, which reaches end-of-file when the shim
-//! exits (how the daemon learns of an exit without polling), and short
-//! connections that each carry one request line and get one reply line back
-//! (a signal now; stdin, resize and exec are further ops of the same shape).
+//! a watch connection, which gets one byte each time the log grew and reaches
+//! end-of-file when the shim exits (how the daemon learns of new output and of
+//! the exit without polling), and short connections that each carry one
+//! request line and get one reply line back (a signal now; stdin, resize and
+//! exec are further ops of the same shape).
 //! Everything here is non-blocking and driven by the supervisor's `poll` loop
 //! (docs/04-shim.md, unix(7)).
 
@@ -13,7 +14,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
 use common::sys::{self, PollFd};
-use common::wire::{shim_reply_line, ShimRequest};
+use common::wire::{shim_reply_line, ShimRequest, LOG_GREW};
 
 /// A request line longer than this is refused and its client dropped.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -28,6 +29,8 @@ struct Client {
     stream: UnixStream,
     /// Bytes received that do not yet end in a newline.
     pending: Vec<u8>,
+    /// This is a watch connection: it is told when the log grows.
+    watching: bool,
 }
 
 impl ControlSocket {
@@ -62,9 +65,21 @@ impl ControlSocket {
         if ready[0].revents != 0 {
             while let Ok((stream, _)) = self.listener.accept() {
                 if stream.set_nonblocking(true).is_ok() {
-                    self.clients.push(Client { stream, pending: Vec::new() });
+                    self.clients.push(Client { stream, pending: Vec::new(), watching: false });
                 }
             }
+        }
+    }
+}
+
+impl ControlSocket {
+    /// Tells every watch connection that the log grew. A full socket buffer
+    /// means the daemon has not read earlier news yet, which says the same,
+    /// so a byte that does not fit is simply dropped: the container never
+    /// waits for the daemon.
+    pub fn notify_log_grew(&mut self) {
+        for client in self.clients.iter_mut().filter(|c| c.watching) {
+            let _ = client.stream.write(&[LOG_GREW]);
         }
     }
 }
@@ -84,7 +99,14 @@ fn serve(mut client: Client, handle: &mut dyn FnMut(ShimRequest) -> Result<(), S
     }
     while let Some(newline) = client.pending.iter().position(|&b| b == b'\n') {
         let line: Vec<u8> = client.pending.drain(..=newline).collect();
-        let result = ShimRequest::parse(&line[..line.len() - 1]).and_then(&mut *handle);
+        let result = match ShimRequest::parse(&line[..line.len() - 1]) {
+            Ok(ShimRequest::Watch) => {
+                client.watching = true;
+                Ok(())
+            }
+            Ok(request) => handle(request),
+            Err(error) => Err(error),
+        };
         // Replies are a few bytes; a client that does not read them is dropped.
         if client.stream.write_all(shim_reply_line(&result).as_bytes()).is_err() {
             return None;

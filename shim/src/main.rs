@@ -62,7 +62,7 @@ fn run(dir: &ContainerDir, mut ready: Option<File>) -> Result<(), String> {
     write_pid_files(dir, container.pid)?;
     tell_daemon(&mut ready, &ReadyMessage::Started { pid: container.pid });
 
-    let log = log_writer::LogWriter::open(&dir.log()).map_err(|e| format!("open log: {e}"))?;
+    let log = log_writer::LogWriter::open(dir, &config.log).map_err(|e| format!("open log: {e}"))?;
     let status = supervisor::supervise(container, child_exits, &mut control, log)?;
 
     exit_file::write(dir, status).map_err(|e| format!("write exit file: {e}"))?;

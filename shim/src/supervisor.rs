@@ -18,8 +18,11 @@ use crate::control::ControlSocket;
 use crate::log_writer::LogWriter;
 use crate::subreaper;
 
-/// Output is read in pieces of this size.
-const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Output is read in pieces of this size...
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+/// ...from pipes grown to this size, so a chatty container is read in few,
+/// large pieces (the kernel's default is 64 KiB).
+const PIPE_BUFFER_BYTES: usize = 1024 * 1024;
 
 /// What the loop knows about the container.
 struct Supervised {
@@ -47,6 +50,7 @@ pub fn supervise(
     };
     for output in state.outputs.iter().flatten() {
         sys::set_nonblocking(output.as_raw_fd()).map_err(|e| e.to_string())?;
+        let _ = sys::set_pipe_size(output.as_raw_fd(), PIPE_BUFFER_BYTES); // best effort
     }
     let mut buffer = vec![0u8; READ_BUFFER_BYTES];
     // Ends when the main process is reaped, no child is left, and both pipes are at end-of-file.
@@ -69,8 +73,10 @@ pub fn supervise(
             if state.outputs[slot].is_none() {
                 continue;
             }
-            if entries[index].revents != 0 {
-                drain_output(&mut state.outputs[slot], stream, &mut log, &mut buffer)?;
+            if entries[index].revents != 0
+                && drain_output(&mut state.outputs[slot], stream, &mut log, &mut buffer)?
+            {
+                control.notify_log_grew();
             }
             index += 1;
         }
@@ -87,28 +93,26 @@ pub fn supervise(
 }
 
 /// Reads what is available on one output pipe into the log; at end-of-file the
-/// pipe is closed and the stream's last partial line logged.
+/// pipe is closed and the stream's last partial line logged. Returns whether
+/// the log grew.
 fn drain_output(
     output: &mut Option<File>,
     stream: Stream,
     log: &mut LogWriter,
     buffer: &mut [u8],
-) -> Result<(), String> {
-    let Some(pipe) = output.as_mut() else { return Ok(()) };
+) -> Result<bool, String> {
+    let Some(pipe) = output.as_mut() else { return Ok(false) };
     loop {
         match pipe.read(buffer) {
             Ok(0) => {
                 *output = None;
                 return log.finish(stream).map_err(|e| format!("write log: {e}"));
             }
-            Ok(count) => {
-                log.append(stream, &buffer[..count]).map_err(|e| format!("write log: {e}"))?;
-                // One read per poll round keeps stdout from starving stderr
-                // and the control socket.
-                return Ok(());
-            }
+            // One read per poll round keeps stdout from starving stderr and
+            // the control socket.
+            Ok(count) => return log.append(stream, &buffer[..count]).map_err(|e| format!("write log: {e}")),
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-            Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok(false),
             Err(error) => return Err(format!("read container output: {error}")),
         }
     }
@@ -139,6 +143,7 @@ fn reap_children(state: &mut Supervised) {
 /// reused by an unrelated process while the main process is unreaped.
 fn handle_request(request: ShimRequest, main_pid: sys::Pid, running: bool) -> Result<(), String> {
     match request {
+        ShimRequest::Watch => Ok(()), // handled by the control socket itself
         ShimRequest::Signal { signal, scope } => {
             if !running {
                 return Err("container is not running".to_string());

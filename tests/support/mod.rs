@@ -123,26 +123,7 @@ impl TestDaemon {
 
     /// One raw HTTP request; returns the status and the body.
     pub fn http(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> (u16, Vec<u8>) {
-        let mut stream = UnixStream::connect(&self.socket).expect("connect to the daemon");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-        let payload = match body {
-            Some((content_type, bytes)) => {
-                request.push_str(&format!(
-                    "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-                    bytes.len()
-                ));
-                bytes
-            }
-            None => {
-                request.push_str("Content-Length: 0\r\n");
-                &[][..]
-            }
-        };
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).unwrap();
-        stream.write_all(payload).unwrap();
-        read_http_response(stream)
+        http_request(&self.socket, method, path, body)
     }
 
     /// A request with a JSON body; returns the status and the parsed JSON
@@ -208,6 +189,28 @@ impl Drop for TestDaemon {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// One raw HTTP request to the daemon at `socket` (`Connection: close`);
+/// returns the status and the body, de-chunked.
+pub fn http_request(socket: &Path, method: &str, path: &str, body: Option<(&str, &[u8])>) -> (u16, Vec<u8>) {
+    let mut stream = UnixStream::connect(socket).expect("connect to the daemon");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    let payload = match body {
+        Some((content_type, bytes)) => {
+            request.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", bytes.len()));
+            bytes
+        }
+        None => {
+            request.push_str("Content-Length: 0\r\n");
+            &[][..]
+        }
+    };
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(payload).unwrap();
+    read_http_response(stream)
 }
 
 /// A fresh directory under /tmp with a short name: socket paths must fit in

@@ -19,6 +19,7 @@ Usage: orchestrate logs [OPTIONS] NAME
 Fetch the output of a container.
 
 Options:
+  -f, --follow          Follow the output until the container stops
   -n, --tail N          Number of lines to show from the end (default all)
       --since TIME      Only lines after TIME: RFC 3339, Unix seconds, or a duration (10m, 1h30m)
       --until TIME      Only lines before TIME
@@ -34,6 +35,7 @@ pub fn logs(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> 
             Long("since") => query.push(format!("since={}", time_parameter(&value("logs", &mut parser)?)?)),
             Long("until") => query.push(format!("until={}", time_parameter(&value("logs", &mut parser)?)?)),
             Short('t') | Long("timestamps") => query.push("timestamps=1".to_string()),
+            Short('f') | Long("follow") => query.push("follow=1".to_string()),
             Short('h') | Long("help") => return help(LOGS_HELP),
             Value(value) if name.is_none() => name = Some(text("logs", value)?),
             other => return Err(usage_error("logs")(other.unexpected())),
@@ -45,11 +47,12 @@ pub fn logs(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> 
     Ok(0)
 }
 
-/// Prints the container's log; `query` adds options (`tail=2`, `since=…`).
+/// Prints the container's log; `query` adds options (`tail=2`, `since=…`,
+/// `follow=1`). When following, each piece is printed as it arrives.
 pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError> {
     let separator = if query.is_empty() { "" } else { "&" };
     let path = container_path(name, &format!("/logs?stdout=1&stderr=1{separator}{query}"));
-    let mut response = api.client.request("GET", &path, None)?;
+    let mut response = api.client.request_last("GET", &path, None)?;
     if response.status != 200 {
         let mut body = Vec::new();
         std::io::Read::read_to_end(&mut response, &mut body)?;
@@ -59,10 +62,12 @@ pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError
             .unwrap_or_default();
         return Err(CliError::new(format!("Error response from daemon: {message}"), 1));
     }
-    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
-    let (mut stdout, mut stderr) = (stdout.lock(), stderr.lock());
-    if response.content_type.contains("raw-stream") {
-        std::io::copy(&mut response, &mut stdout)?;
+    let follow = query.split('&').any(|option| option == "follow=1");
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut stderr = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr().lock());
+    let mut response = std::io::BufReader::with_capacity(64 * 1024, response);
+    if response.get_ref().content_type.contains("raw-stream") {
+        copy_raw(&mut response, &mut stdout, follow)?;
         return Ok(());
     }
     while let Some((stream, payload)) = read_frame(&mut response)? {
@@ -70,14 +75,37 @@ pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError
             Stream::Stderr => stderr.write_all(&payload)?,
             _ => stdout.write_all(&payload)?,
         }
+        // Following: show each piece now. Otherwise: when nothing more is
+        // buffered, so big logs go out in big writes.
+        if follow || response.buffer().is_empty() {
+            stdout.flush()?;
+            stderr.flush()?;
+        }
     }
     stdout.flush()?;
+    stderr.flush()?;
     Ok(())
+}
+
+/// A TTY container's log: raw bytes, no frames.
+fn copy_raw(from: &mut impl std::io::Read, to: &mut impl Write, follow: bool) -> Result<(), CliError> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let count = from.read(&mut buffer)?;
+        if count == 0 {
+            to.flush()?;
+            return Ok(());
+        }
+        to.write_all(&buffer[..count])?;
+        if follow {
+            to.flush()?;
+        }
+    }
 }
 
 /// `--since`/`--until` as Unix seconds with nine decimals, as the docker CLI
 /// sends them.
-fn time_parameter(text: &str) -> Result<String, CliError> {
+pub(super) fn time_parameter(text: &str) -> Result<String, CliError> {
     let nanos = parse_time(text, common::time::now_nanos()).ok_or_else(|| {
         CliError::usage("logs", format!("invalid time {text:?}: use RFC 3339, Unix seconds, or 10m"))
     })?;

@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use crate::api::{Api, CliError};
 
 mod control;
+mod events;
 mod inspect;
 mod logs;
 mod ps;
@@ -32,6 +33,7 @@ pub fn run(command: &str, args: &[OsString], api: &mut Api) -> Result<i32, CliEr
         "ps" => ps::ps(parser, api),
         "inspect" => inspect::inspect(parser, api),
         "logs" => logs::logs(parser, api),
+        "events" => events::events(parser, api),
         "version" => system::version(parser, api),
         "info" => system::info(parser, api),
         other => Err(CliError::new(

@@ -99,7 +99,7 @@ fn attach_and_start(api: &mut Api, name: &str) -> Result<i32, CliError> {
     let since = common::time::now_nanos();
     let mut waiter = Api { client: api.client.another() };
     let wait_path = container_path(name, "/wait?condition=next-exit");
-    let mut wait_response = waiter.client.request("POST", &wait_path, None)?;
+    let mut wait_response = waiter.client.request_last("POST", &wait_path, None)?;
     if wait_response.status != 200 {
         let mut body = Vec::new();
         std::io::Read::read_to_end(&mut wait_response, &mut body)?;
