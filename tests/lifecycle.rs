@@ -148,8 +148,10 @@ fn run_attached_exits_with_the_container_code_and_rm_removes() {
 
     // Detached --rm: the daemon removes the container when it exits.
     let id = daemon.run(&["--rm", "--", "true"]);
-    eventually("the --rm container is removed", || !daemon.container_dir(&id).exists());
-    assert_eq!(daemon.api("GET", &format!("/containers/{id}/json"), None).0, 404);
+    eventually("the --rm container is removed", || {
+        daemon.api("GET", &format!("/containers/{id}/json"), None).0 == 404
+    });
+    assert!(!daemon.container_dir(&id).exists());
 }
 
 #[test]

@@ -9,11 +9,13 @@ use std::io::{self, BufRead, Read, Write};
 /// Writes a chunked body, one flushed chunk per `write_chunk`.
 pub struct ChunkedWriter<W: Write> {
     inner: W,
+    /// The chunk being framed: size line, bytes, CRLF go out in one write.
+    framed: Vec<u8>,
 }
 
 impl<W: Write> ChunkedWriter<W> {
     pub fn new(inner: W) -> ChunkedWriter<W> {
-        ChunkedWriter { inner }
+        ChunkedWriter { inner, framed: Vec::new() }
     }
 
     /// Sends `bytes` as one chunk and flushes it to the client. Empty input
@@ -22,9 +24,11 @@ impl<W: Write> ChunkedWriter<W> {
         if bytes.is_empty() {
             return Ok(());
         }
-        write!(self.inner, "{:x}\r\n", bytes.len())?;
-        self.inner.write_all(bytes)?;
-        self.inner.write_all(b"\r\n")?;
+        self.framed.clear();
+        write!(self.framed, "{:x}\r\n", bytes.len())?;
+        self.framed.extend_from_slice(bytes);
+        self.framed.extend_from_slice(b"\r\n");
+        self.inner.write_all(&self.framed)?;
         self.inner.flush()
     }
 

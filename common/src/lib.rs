@@ -10,6 +10,7 @@ pub mod atomic_file;
 pub mod chunked;
 pub mod human_time;
 pub mod ids;
+pub mod json_file;
 pub mod names;
 pub mod paths;
 pub mod signals;

@@ -49,6 +49,13 @@ pub fn push_frame(out: &mut Vec<u8>, stream: Stream, payload: &[u8]) {
 
 /// Reads the next frame; `None` at a clean end of stream.
 pub fn read_frame(reader: &mut impl Read) -> io::Result<Option<(Stream, Vec<u8>)>> {
+    let mut payload = Vec::new();
+    Ok(read_frame_into(reader, &mut payload)?.map(|stream| (stream, payload)))
+}
+
+/// Reads the next frame's payload into `payload` (replacing its content, so
+/// one buffer serves a whole stream); `None` at a clean end of stream.
+pub fn read_frame_into(reader: &mut impl Read, payload: &mut Vec<u8>) -> io::Result<Option<Stream>> {
     let mut header = [0u8; 8];
     let mut filled = 0;
     while filled < header.len() {
@@ -67,9 +74,9 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Option<(Stream, Vec<u8>)
         io::Error::new(io::ErrorKind::InvalidData, format!("bad stream byte {}", header[0]))
     })?;
     let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-    let mut payload = vec![0u8; length];
-    reader.read_exact(&mut payload)?;
-    Ok(Some((stream, payload)))
+    payload.resize(length, 0);
+    reader.read_exact(payload)?;
+    Ok(Some(stream))
 }
 
 #[cfg(test)]

@@ -414,11 +414,13 @@ pub fn poll_entry(fd: RawFd) -> PollFd {
     PollFd { fd, events: POLLIN, revents: 0 }
 }
 
-/// Sleeps until one of `fds` is ready (poll(2)), without a timeout. EINTR counts
-/// as "nothing ready", so callers simply loop.
-pub fn poll(fds: &mut [PollFd]) -> Result<usize, SysError> {
+/// Sleeps until one of `fds` is ready (poll(2)), or `timeout` passes (`None`:
+/// no limit). Returns how many are ready; EINTR counts as "nothing ready", so
+/// callers simply loop.
+pub fn poll(fds: &mut [PollFd], timeout: Option<std::time::Duration>) -> Result<usize, SysError> {
+    let milliseconds = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as c_int);
     // SAFETY: the pointer and length describe a valid, writable slice of pollfd.
-    let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+    let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, milliseconds) };
     match check("poll", ret) {
         Ok(ready) => Ok(ready as usize),
         Err(error) if error.errno == libc::EINTR => Ok(0),

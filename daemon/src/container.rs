@@ -131,6 +131,24 @@ impl Container {
         }
         true
     }
+
+    /// Blocks until `check` returns something for the state, or `timeout`
+    /// passes (`None`), and returns it — in the same lock as the wait, so a
+    /// woken waiter takes the lock once, not twice.
+    pub fn wait_then<T>(&self, timeout: Duration, check: impl Fn(&ContainerState) -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if let Some(found) = check(&state) {
+                return Some(found);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            state = self.changed.wait_timeout(state, left).expect("invariant: container lock not poisoned").0;
+        }
+    }
 }
 
 impl Drop for Operation<'_> {

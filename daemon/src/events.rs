@@ -170,6 +170,7 @@ pub fn handle(
     // Without `since`, only events from now on; with it, the kept past too.
     let mut next = if since.is_some() { 0 } else { engine.events.next_sequence() };
     let Ok(mut body) = crate::http_io::start_stream(request, "application/json") else { return };
+    let mut last_write = Instant::now();
     // Ends when `until` has passed or a write fails (the client went away).
     loop {
         let now = common::time::now_nanos();
@@ -196,10 +197,17 @@ pub fn handle(
             }
             return;
         }
-        // A blank line when idle: JSON readers skip it, a dead client fails it.
-        let payload = if events.is_empty() { "\n" } else { &lines };
-        if body.write_chunk(payload.as_bytes()).is_err() {
-            return;
+        // A blank line when the client has heard nothing for a while (news
+        // may all have been filtered out): JSON readers skip it, a dead
+        // client fails it.
+        if lines.is_empty() && last_write.elapsed() >= EVENT_HEARTBEAT {
+            lines.push('\n');
+        }
+        if !lines.is_empty() {
+            if body.write_chunk(lines.as_bytes()).is_err() {
+                return;
+            }
+            last_write = Instant::now();
         }
     }
 }

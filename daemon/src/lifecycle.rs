@@ -338,9 +338,10 @@ impl Engine {
     /// its process group; other signals go to the group, as from a terminal.
     fn send_signal(&self, container: &Container, signal: i32) -> Result<(), String> {
         let scope = if signal == libc::SIGKILL { SignalScope::All } else { SignalScope::Group };
-        shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope })?;
+        // Recorded first: once the signal is out, the `die` may be recorded
+        // by the watcher at any moment, and Docker's order is kill, die.
         self.emit(container, "kill", &[("signal", signal.to_string())]);
-        Ok(())
+        shim_link::request(&container.dir, &ShimRequest::Signal { signal, scope })
     }
 
     /// Signals the container to stop, waits `timeout` seconds, then kills

@@ -12,6 +12,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
+use common::json_file::find_newline;
 use common::paths::ContainerDir;
 
 /// Bytes read from a log file at a time.
@@ -70,11 +71,14 @@ impl LogCursor {
             let count = file.read(&mut self.buffer)?;
             if count > 0 {
                 self.pending.extend_from_slice(&self.buffer[..count]);
-                let complete = self.pending.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                for line in self.pending[..complete].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    each(line)?;
+                let mut done = 0;
+                while let Some(newline) = find_newline(&self.pending[done..]) {
+                    if newline > 0 {
+                        each(&self.pending[done..done + newline])?;
+                    }
+                    done += newline + 1;
                 }
-                self.pending.drain(..complete);
+                self.pending.drain(..done);
                 continue;
             }
             // End of this file. If it is still the live log, we are caught up.

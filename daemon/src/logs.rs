@@ -17,7 +17,6 @@ use crate::api_error::ApiError;
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::http_io::{self, respond_error, BodyStream, Query};
-use crate::json_log;
 use crate::log_follow::LogCursor;
 
 /// Frames are gathered into chunks of about this size before each write.
@@ -99,7 +98,13 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
     let content_type =
         if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
     let Ok(body) = http_io::start_stream(request, content_type) else { return };
-    let mut sink = FrameSink { body, chunk: Vec::with_capacity(CHUNK_BYTES + 1024), tty, past_until: false };
+    let mut sink = FrameSink {
+        body,
+        chunk: Vec::with_capacity(CHUNK_BYTES + 1024),
+        tty,
+        past_until: false,
+        last_write: std::time::Instant::now(),
+    };
     // Any error means the client went away: the thread just ends.
     if send_log(&container, &options, &mut sink).is_ok() {
         let _ = sink.body.finish();
@@ -115,28 +120,37 @@ fn send_log(container: &Container, options: &LogQuery, sink: &mut FrameSink) -> 
     };
     // Each round ends when the cursor is at the end of the log; the loop ends
     // when the container is not running (or the client's `until` has passed).
+    // Taken before reading: a line written after our read bumps the
+    // generation past `seen`, so the wait below cannot miss it.
+    let (mut seen, mut running) = log_snapshot(&container.lock());
     loop {
-        // Taken before reading: a line written after our read bumps the
-        // generation past `seen`, so the wait below cannot miss it.
-        let (seen, running) = {
-            let state = container.lock();
-            (state.log_generation, state.status.has_processes() && !state.removed)
-        };
         cursor.read_available(&mut |line| sink.push_line(line, options))?;
         sink.flush()?;
         if !options.follow || !running || sink.past_until {
             return Ok(());
         }
-        let changed = container.wait_until(Some(FOLLOW_HEARTBEAT), |state| {
-            state.log_generation != seen || !state.status.has_processes() || state.removed
-        });
-        if !changed {
-            if options.until.is_some_and(|until| common::time::now_nanos() > until) {
-                return Ok(());
-            }
+        // One lock for the wait and the next snapshot: with a hundred
+        // followers woken at once, every lock taken is contended.
+        (seen, running) = container
+            .wait_then(FOLLOW_HEARTBEAT, |state| {
+                let (generation, running) = log_snapshot(state);
+                (generation != seen || !running).then_some((generation, running))
+            })
+            .unwrap_or((seen, running));
+        if options.until.is_some_and(|until| common::time::now_nanos() > until) {
+            return Ok(());
+        }
+        // News that the filters dropped writes nothing either: what counts is
+        // how long the client has heard nothing.
+        if sink.last_write.elapsed() >= FOLLOW_HEARTBEAT {
             sink.heartbeat()?;
         }
     }
+}
+
+/// What a follower needs to know: the log's generation, and whether more can come.
+fn log_snapshot(state: &crate::container::ContainerState) -> (u64, bool) {
+    (state.log_generation, state.status.has_processes() && !state.removed)
 }
 
 /// Frames waiting to be sent, and the response they go to.
@@ -146,11 +160,13 @@ struct FrameSink {
     tty: bool,
     /// A line later than `until` was seen: the stream is complete.
     past_until: bool,
+    /// When the client was last sent anything.
+    last_write: std::time::Instant,
 }
 
 impl FrameSink {
     fn push_line(&mut self, line: &[u8], options: &LogQuery) -> std::io::Result<()> {
-        let Some(decoded) = json_log::decode(line) else { return Ok(()) };
+        let Some(decoded) = common::json_file::decode(line) else { return Ok(()) };
         if !options.wants(decoded.stream) {
             return Ok(());
         }
@@ -172,7 +188,10 @@ impl FrameSink {
             self.chunk.extend_from_slice(decoded.time.as_bytes());
             self.chunk.push(b' ');
         }
-        self.chunk.extend_from_slice(&decoded.bytes);
+        if decoded.write_text(&mut self.chunk).is_none() {
+            self.chunk.truncate(start); // a line that is not valid JSON is skipped
+            return Ok(());
+        }
         if !self.tty {
             let length = self.chunk.len() - start - 8;
             let header = common::stream_frame::frame_header(decoded.stream, length);
@@ -186,8 +205,12 @@ impl FrameSink {
 
     /// Sends what is gathered as one chunk, now.
     fn flush(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
         let result = self.body.write_chunk(&self.chunk);
         self.chunk.clear();
+        self.last_write = std::time::Instant::now();
         result
     }
 

@@ -12,7 +12,6 @@ mod create_request;
 mod engine;
 mod events;
 mod http_io;
-mod json_log;
 mod lifecycle;
 mod listener;
 mod log_follow;

@@ -105,6 +105,9 @@ pub fn watch(
             // A shim that is already gone refuses the connection: same news.
             if let Ok(stream) = open_watch(&dir) {
                 let mut stream = stream;
+                // Output written before the shim took this as a watch
+                // connection was never announced: announce it now.
+                on_log_grew();
                 let mut news = [0u8; 256];
                 // Ends at end-of-file (the shim exited) or an error (same).
                 // Many bytes in one read are one piece of news: the log grew.

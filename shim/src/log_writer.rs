@@ -1,5 +1,5 @@
-//! The container's log, in Docker's json-file format: one JSON object a line,
-//! `{"log":"hello\n","stream":"stdout","time":"2026-…Z"}`. Output is split into
+//! The container's log, in Docker's json-file format (`common::json_file`):
+//! one JSON object a line. Output is split into
 //! lines per stream; a line still being written waits in a buffer until its
 //! newline arrives, or until it reaches 16 KiB or the stream ends, when it is
 //! written without one, as Docker does. The log is capped: when the live file
@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 
+use common::json_file::{find_newline, push_line, push_lines};
 use common::paths::ContainerDir;
 use common::stream_frame::Stream;
 use common::time::now_rfc3339;
@@ -56,60 +57,90 @@ impl LogWriter {
         let time = now_rfc3339();
         let index = slot(stream);
         let mut rest = bytes;
-        while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
-            let (line, after) = rest.split_at(newline + 1);
-            if self.partial[index].is_empty() {
-                self.push(line, stream, &time)?;
-            } else {
-                let mut whole = std::mem::take(&mut self.partial[index]);
-                whole.extend_from_slice(line);
-                self.push(&whole, stream, &time)?;
-            }
-            rest = after;
+        if !self.partial[index].is_empty() {
+            // The line begun in an earlier read: complete it first.
+            let Some(newline) = find_newline(rest) else {
+                self.partial[index].extend_from_slice(rest);
+                return self.flush_long_partial(stream, &time);
+            };
+            let mut whole = std::mem::take(&mut self.partial[index]);
+            whole.extend_from_slice(&rest[..=newline]);
+            push_line(&mut self.batch, &whole, stream, &time);
+            rest = &rest[newline + 1..];
         }
-        self.partial[index].extend_from_slice(rest);
-        if self.partial[index].len() >= MAX_PARTIAL_LINE_BYTES {
-            let long = std::mem::take(&mut self.partial[index]);
-            self.push(&long, stream, &time)?;
-        }
-        self.write_batch()
+        let unfinished = push_lines(&mut self.batch, rest, stream, &time);
+        self.partial[index].extend_from_slice(unfinished);
+        self.flush_long_partial(stream, &time)
     }
 
     /// The stream ended: its unfinished last line is logged without a newline.
     pub fn finish(&mut self, stream: Stream) -> io::Result<bool> {
         let last = std::mem::take(&mut self.partial[slot(stream)]);
         if !last.is_empty() {
-            self.push(&last, stream, &now_rfc3339())?;
+            push_line(&mut self.batch, &last, stream, &now_rfc3339());
         }
         self.write_batch()
     }
 
-    /// Adds one line to the batch. A line that would take the live file past
-    /// its cap starts a new file: what came before it is written, the log
-    /// rotated, and the line begins the next batch.
-    fn push(&mut self, line: &[u8], stream: Stream, time: &str) -> io::Result<()> {
-        let before = self.batch.len();
-        push_line(&mut self.batch, line, stream, time);
-        let filled = self.size + before as u64;
-        if filled > 0 && filled + (self.batch.len() - before) as u64 > self.max_size {
-            let line = self.batch.split_off(before);
-            self.write_batch()?;
-            self.rotate()?;
-            self.batch = line;
+    /// Logs a partial line that reached 16 KiB in pieces of exactly 16 KiB, as
+    /// Docker does, then writes the batch.
+    fn flush_long_partial(&mut self, stream: Stream, time: &str) -> io::Result<bool> {
+        let index = slot(stream);
+        if self.partial[index].len() >= MAX_PARTIAL_LINE_BYTES {
+            let long = std::mem::take(&mut self.partial[index]);
+            let mut pieces = long.chunks(MAX_PARTIAL_LINE_BYTES);
+            let tail = if long.len().is_multiple_of(MAX_PARTIAL_LINE_BYTES) { None } else { pieces.next_back() };
+            for piece in pieces {
+                push_line(&mut self.batch, piece, stream, time);
+            }
+            // Less than 16 KiB left over: it waits for its newline.
+            self.partial[index] = tail.map(<[u8]>::to_vec).unwrap_or_default();
         }
-        Ok(())
+        self.write_batch()
     }
 
-    /// Writes the batch. One write per batch: a reader sees whole lines, or a
-    /// partial last one that it keeps until the rest arrives.
+    /// Writes the batch, rotating wherever a whole line would take the live
+    /// file past its cap. Each piece goes out in one write: a reader sees
+    /// whole lines, or a partial last one that it keeps until the rest
+    /// arrives. Returns whether anything was written.
     fn write_batch(&mut self) -> io::Result<bool> {
         if self.batch.is_empty() {
             return Ok(false);
         }
-        let result = self.file.write_all(&self.batch);
-        self.size += self.batch.len() as u64;
+        let batch = std::mem::take(&mut self.batch);
+        let mut start = 0;
+        while start < batch.len() {
+            let rest = &batch[start..];
+            let room = self.max_size.saturating_sub(self.size) as usize;
+            if rest.len() <= room {
+                self.write_piece(rest)?;
+                break;
+            }
+            // The most whole lines that still fit in this file.
+            match rest[..room].iter().rposition(|&b| b == b'\n') {
+                Some(end) => {
+                    self.write_piece(&rest[..=end])?;
+                    start += end + 1;
+                    self.rotate()?;
+                }
+                None if self.size > 0 => self.rotate()?,
+                None => {
+                    // One line longer than the cap: it gets a file of its own.
+                    let end = find_newline(rest).map_or(rest.len(), |i| i + 1);
+                    self.write_piece(&rest[..end])?;
+                    start += end;
+                }
+            }
+        }
+        self.batch = batch;
         self.batch.clear();
-        result.map(|()| true)
+        Ok(true)
+    }
+
+    fn write_piece(&mut self, piece: &[u8]) -> io::Result<()> {
+        self.file.write_all(piece)?;
+        self.size += piece.len() as u64;
+        Ok(())
     }
 
     /// `log.N-1` → `log.N` … `log` → `log.1` (the oldest falls off the end),
@@ -122,10 +153,11 @@ impl LogWriter {
             }
         }
         if self.max_files == 1 {
-            self.file.set_len(0)?;
-        } else {
-            self.file = open_live(&self.dir)?;
+            // A new file rather than truncating in place: a follower notices
+            // rotation by the inode changing, and finishes the old file first.
+            std::fs::remove_file(self.dir.log())?;
         }
+        self.file = open_live(&self.dir)?;
         self.size = 0;
         Ok(())
     }
@@ -137,46 +169,6 @@ fn open_live(dir: &ContainerDir) -> io::Result<File> {
 
 fn slot(stream: Stream) -> usize {
     usize::from(stream == Stream::Stderr)
-}
-
-/// Appends one json-file line for `line` to `out`.
-fn push_line(out: &mut Vec<u8>, line: &[u8], stream: Stream, time: &str) {
-    out.extend_from_slice(b"{\"log\":\"");
-    match std::str::from_utf8(line) {
-        Ok(text) => push_escaped(out, text.as_bytes()),
-        // Bytes that are not UTF-8 become U+FFFD, as Go's JSON encoder does in Docker.
-        Err(_) => push_escaped(out, String::from_utf8_lossy(line).as_bytes()),
-    }
-    out.extend_from_slice(b"\",\"stream\":\"");
-    out.extend_from_slice(stream.name().as_bytes());
-    out.extend_from_slice(b"\",\"time\":\"");
-    out.extend_from_slice(time.as_bytes());
-    out.extend_from_slice(b"\"}\n");
-}
-
-/// JSON string escaping of UTF-8 text, copying the runs between special
-/// characters whole: the hot loop of log ingestion.
-fn push_escaped(out: &mut Vec<u8>, text: &[u8]) {
-    let mut start = 0;
-    for (i, &byte) in text.iter().enumerate() {
-        let escape: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&text[start..i]);
-        if escape.is_empty() {
-            out.extend_from_slice(format!("\\u{byte:04x}").as_bytes());
-        } else {
-            out.extend_from_slice(escape);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&text[start..]);
 }
 
 #[cfg(test)]
@@ -233,6 +225,35 @@ mod tests {
         let oldest = lines(&std::fs::read(dir.log_file(2)).unwrap());
         let first: usize = oldest[0]["log"].as_str().unwrap()[5..].trim().parse().unwrap();
         assert!(first > 0, "the oldest lines went first");
+        std::fs::remove_dir_all(dir.dir()).unwrap();
+    }
+
+    #[test]
+    fn one_file_is_replaced_not_truncated_in_place() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = temp_dir("one");
+        let options = LogOptions { max_size: "1k".into(), max_file: "1".into() };
+        let mut writer = LogWriter::open(&dir, &options).unwrap();
+        writer.append(Stream::Stdout, b"first\n").unwrap();
+        let inode = std::fs::metadata(dir.log()).unwrap().ino();
+        for n in 0..50 {
+            writer.append(Stream::Stdout, format!("line {n}\n").as_bytes()).unwrap();
+        }
+        assert_ne!(std::fs::metadata(dir.log()).unwrap().ino(), inode, "followers see a new file");
+        assert!(!dir.log_file(1).exists());
+        assert!(std::fs::metadata(dir.log()).unwrap().len() <= 1024);
+        std::fs::remove_dir_all(dir.dir()).unwrap();
+    }
+
+    #[test]
+    fn an_endless_line_is_logged_in_16_kib_pieces() {
+        let dir = temp_dir("long");
+        let mut writer = LogWriter::open(&dir, &LogOptions::default()).unwrap();
+        writer.append(Stream::Stdout, &vec![b'x'; 40 * 1024]).unwrap();
+        writer.append(Stream::Stdout, b"end\n").unwrap();
+        let logged = lines(&std::fs::read(dir.log()).unwrap());
+        let sizes: Vec<usize> = logged.iter().map(|l| l["log"].as_str().unwrap().len()).collect();
+        assert_eq!(sizes, [16 * 1024, 16 * 1024, 8 * 1024 + 4]);
         std::fs::remove_dir_all(dir.dir()).unwrap();
     }
 }

@@ -64,7 +64,7 @@ pub fn supervise(
         }
         let control_start = entries.len();
         control.poll_entries(&mut entries);
-        sys::poll(&mut entries).map_err(|e| e.to_string())?;
+        sys::poll(&mut entries, None).map_err(|e| e.to_string())?;
 
         // Output first: a process that wrote and exited has its words logged
         // before its exit is acted on.

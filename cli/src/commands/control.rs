@@ -231,7 +231,21 @@ pub fn wait(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> 
 /// `POST /containers/{name}/wait[?condition=…]`; the container's exit code.
 pub fn wait_for_exit(api: &mut Api, name: &str, condition: Option<&str>) -> Result<i32, CliError> {
     let query = condition.map(|c| format!("?condition={c}")).unwrap_or_default();
-    let answer = api.json("POST", &container_path(name, &format!("/wait{query}")), None)?;
+    // A wait can last long: `Connection: close` lets the daemon's HTTP layer
+    // release the connection's reader at once (docs/06-daemon-threads.md).
+    let mut response =
+        api.client.request_last("POST", &container_path(name, &format!("/wait{query}")), None)?;
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut response, &mut body)?;
+    if response.status != 200 {
+        let message = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        return Err(CliError::new(format!("Error response from daemon: {message}"), 1));
+    }
+    let answer: Value =
+        serde_json::from_slice(&body).map_err(|e| CliError::new(format!("bad wait answer: {e}"), 1))?;
     if let Some(message) = answer.pointer("/Error/Message").and_then(Value::as_str) {
         return Err(CliError::new(format!("Error waiting for container: {message}"), 125));
     }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use lexopt::prelude::*;
 
-use common::stream_frame::{read_frame, Stream};
+use common::stream_frame::{read_frame_into, Stream};
 
 use super::{help, text, usage_error, value};
 use crate::api::{container_path, Api, CliError};
@@ -70,7 +70,8 @@ pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError
         copy_raw(&mut response, &mut stdout, follow)?;
         return Ok(());
     }
-    while let Some((stream, payload)) = read_frame(&mut response)? {
+    let mut payload = Vec::with_capacity(64 * 1024);
+    while let Some(stream) = read_frame_into(&mut response, &mut payload)? {
         match stream {
             Stream::Stderr => stderr.write_all(&payload)?,
             _ => stdout.write_all(&payload)?,
