@@ -52,6 +52,7 @@ fn create_start_stop_restart_and_remove() {
     wait_gone(pid);
 
     daemon.cli_ok(&["restart", "web"]);
+    assert_eq!(daemon.inspect("web")["State"]["ExitCode"], 0, "a running container has no exit code yet");
     let new_pid = daemon.inspect("web")["State"]["Pid"].as_i64().unwrap() as i32;
     assert_ne!(new_pid, pid);
     assert!(is_alive(new_pid));
@@ -270,4 +271,20 @@ fn pause_freezes_every_process_and_unpause_resumes() {
     for pid in container_processes(&id) {
         wait_gone(pid);
     }
+}
+
+#[test]
+fn a_container_inherits_only_its_stdio() {
+    let daemon = TestDaemon::start_with_leaked_fd();
+    let daemon_fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", daemon.daemon_pid()))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(daemon_fds.contains(&"9".to_string()), "the daemon did inherit fd 9");
+    // `ls` itself opens one descriptor (3) to read the directory.
+    let output = daemon.cli(&["run", "-a", "--", "ls", "/proc/self/fd"]);
+    assert_eq!(stdout(&output), "0\n1\n2\n3\n", "no descriptor of the daemon or the shim leaks in");
+    daemon.run(&["--name", "quiet", "--", "sleep", "1000"]);
+    let pid = daemon.inspect("quiet")["State"]["Pid"].as_i64().unwrap();
+    assert_eq!(std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap().to_str().unwrap(), "/dev/null");
 }

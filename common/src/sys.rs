@@ -128,6 +128,12 @@ pub fn exec_in_child(setup: &ChildSetup) -> (ChildStep, i32) {
         for signal in 1..libc::SIGRTMAX() {
             libc::signal(signal, libc::SIG_DFL);
         }
+        // Whatever this process holds without close-on-exec (a descriptor
+        // inherited from whoever started the daemon) must not reach the new
+        // program: mark every descriptor above stderr close-on-exec. The
+        // dup2s below make the ones the plan passes on inheritable again.
+        // An old kernel without close_range (ENOSYS) is tolerated.
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
         if setup.new_session && libc::setsid() == -1 {
             return (ChildStep::Setup, last_errno());
         }

@@ -292,7 +292,8 @@ impl ShimRequest {
                 Ok(ShimRequest::Signal { signal: signal as i32, scope })
             }
             Some("watch") => Ok(ShimRequest::Watch),
-            other => Err(format!("unknown op {other:?}")),
+            Some(other) => Err(format!("unknown op \"{other}\"")),
+            None => Err("request without an op".to_string()),
         }
     }
 }

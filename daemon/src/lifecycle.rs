@@ -181,15 +181,18 @@ impl Engine {
             }
             _ => return Err(wrong_state(Action::Remove, container, reference)),
         }
-        let name = container.update(|state| {
-            state.status = State::Removing;
-            state.config.name.clone()
+        let (name, before) = container.update(|state| {
+            let before = std::mem::replace(&mut state.status, State::Removing);
+            (state.config.name.clone(), before)
         });
         // Renaming first makes the removal atomic for a restarted daemon: the
         // directory is either whole under its ID or gone (a leftover trash
         // directory is deleted by recovery).
         let trash = self.root.join(format!(".removing-{}", container.id));
-        std::fs::rename(container.dir.dir(), &trash)?;
+        if let Err(error) = std::fs::rename(container.dir.dir(), &trash) {
+            container.update(|state| state.status = before); // nothing was removed
+            return Err(error.into());
+        }
         let _ = std::fs::remove_dir_all(&trash);
         self.registry.remove(&container.id, &name);
         container.update(|state| state.removed = true);
@@ -280,6 +283,8 @@ impl Engine {
                     state.status = State::Running;
                     state.pid = launched.pid;
                     state.shim_pid = launched.shim_pid;
+                    // A running container has no exit code yet (Docker shows 0).
+                    state.exit_code = 0;
                     state.error.clear();
                     state.run += 1;
                     state.run

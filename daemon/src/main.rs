@@ -59,9 +59,13 @@ fn run(options: Options) -> Result<(), String> {
     // Blocked before any thread starts, so every thread inherits the mask and
     // only the main thread's sigwait ever takes these signals.
     common::sys::block_signals(&[libc::SIGTERM, libc::SIGINT]).map_err(|e| e.to_string())?;
-    create_root(&options.root)?;
+    // The socket first: a second daemon on a live socket leaves no trace.
     let shim_binary = find_shim_binary()?;
     let listener = listener::bind(&options.socket)?;
+    if let Err(message) = create_root(&options.root) {
+        let _ = std::fs::remove_file(&options.socket);
+        return Err(message);
+    }
     let engine = engine::Engine::new(options.root.clone(), shim_binary);
     let recovered =
         recovery::recover(&engine).map_err(|e| format!("recover {}: {e}", options.root.display()))?;

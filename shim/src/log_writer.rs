@@ -89,7 +89,8 @@ impl LogWriter {
         if self.partial[index].len() >= MAX_PARTIAL_LINE_BYTES {
             let long = std::mem::take(&mut self.partial[index]);
             let mut pieces = long.chunks(MAX_PARTIAL_LINE_BYTES);
-            let tail = if long.len().is_multiple_of(MAX_PARTIAL_LINE_BYTES) { None } else { pieces.next_back() };
+            let tail =
+                if long.len().is_multiple_of(MAX_PARTIAL_LINE_BYTES) { None } else { pieces.next_back() };
             for piece in pieces {
                 push_line(&mut self.batch, piece, stream, time);
             }

@@ -36,6 +36,8 @@ pub struct TestDaemon {
     pub socket: PathBuf,
     pub root: PathBuf,
     daemon: Option<Child>,
+    /// Started with an inherited descriptor 9 (`start_with_leaked_fd`).
+    leak_fd: bool,
 }
 
 impl TestDaemon {
@@ -46,14 +48,38 @@ impl TestDaemon {
     /// Starts a daemon with extra environment variables (to prove they do not
     /// leak into containers).
     pub fn start_with_env(env: &[(&str, &str)]) -> TestDaemon {
+        TestDaemon::start_from(env, false)
+    }
+
+    /// Starts a daemon that inherits descriptor 9 without close-on-exec, as a
+    /// careless parent might leave it: nothing the daemon starts may get it.
+    pub fn start_with_leaked_fd() -> TestDaemon {
+        TestDaemon::start_from(&[], true)
+    }
+
+    fn start_from(env: &[(&str, &str)], leak_fd: bool) -> TestDaemon {
         let dir = make_temp_dir();
-        let mut test = TestDaemon { socket: dir.join("sock"), root: dir.join("root"), dir, daemon: None };
+        let mut test = TestDaemon {
+            socket: dir.join("sock"),
+            root: dir.join("root"),
+            dir,
+            daemon: None,
+            leak_fd: false,
+        };
+        test.leak_fd = leak_fd;
         test.spawn_daemon(env);
         test
     }
 
     fn spawn_daemon(&mut self, env: &[(&str, &str)]) {
-        let mut command = Command::new(binary("orchestratord"));
+        let mut command = if self.leak_fd {
+            // The shell opens fd 9 without close-on-exec, then becomes the daemon.
+            let mut shell = Command::new("sh");
+            shell.args(["-c", "exec 9</dev/null; exec \"$0\" \"$@\""]).arg(binary("orchestratord"));
+            shell
+        } else {
+            Command::new(binary("orchestratord"))
+        };
         command.arg("--socket").arg(&self.socket).arg("--root").arg(&self.root);
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         command.env_remove("ORCHESTRATOR_SOCKET").env_remove("ORCHESTRATOR_ROOT");
