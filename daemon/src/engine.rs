@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::paths::ContainerDir;
 
-use crate::container::Container;
+use crate::container::{Container, ContainerState};
 use crate::events::EventLog;
 use crate::registry::Registry;
 
@@ -40,16 +40,19 @@ impl Engine {
     /// labels, `image` and `name` — plus `extra` (`exitCode`, `signal`, …).
     /// Must not be called with the container's lock held.
     pub fn emit(&self, container: &Container, action: &str, extra: &[(&str, String)]) {
-        let (image, mut attributes) = {
-            let state = container.lock();
-            let mut attributes: BTreeMap<String, String> = state.config.labels.clone();
-            attributes.insert("image".into(), state.config.image.clone());
-            attributes.insert("name".into(), state.config.name.clone());
-            (state.config.image.clone(), attributes)
-        };
+        self.emit_locked(&container.id, &container.lock(), action, extra);
+    }
+
+    /// `emit` for a caller that holds the container's lock: an event recorded
+    /// inside the state change it reports comes before anything a thread
+    /// woken by that change records (`die` before `stop`).
+    pub fn emit_locked(&self, id: &str, state: &ContainerState, action: &str, extra: &[(&str, String)]) {
+        let mut attributes: BTreeMap<String, String> = state.config.labels.clone();
+        attributes.insert("image".into(), state.config.image.clone());
+        attributes.insert("name".into(), state.config.name.clone());
         for (key, value) in extra {
             attributes.insert((*key).to_string(), value.clone());
         }
-        self.events.record(action, &container.id, &image, attributes);
+        self.events.record(action, id, &state.config.image, attributes);
     }
 }

@@ -315,7 +315,7 @@ impl Engine {
         let reader = container.clone();
         let on_log_grew = move || reader.update(|state| state.log_generation += 1);
         shim_link::watch(container.dir.clone(), on_log_grew, move |record, error| {
-            let (current, auto_remove) = container.update(|state| {
+            let auto_remove = container.update(|state| {
                 let current = state.run == run && state.status.has_processes();
                 if current {
                     state.status = State::Exited;
@@ -325,12 +325,16 @@ impl Engine {
                     state.pid = 0;
                     state.shim_pid = 0;
                     state.exits += 1;
+                    // Inside the change: whoever it wakes (a `stop`) records after.
+                    engine.emit_locked(
+                        &container.id,
+                        state,
+                        "die",
+                        &[("exitCode", record.exit_code.to_string())],
+                    );
                 }
-                (current, current && state.config.auto_remove)
+                current && state.config.auto_remove
             });
-            if current {
-                engine.emit(&container, "die", &[("exitCode", record.exit_code.to_string())]);
-            }
             if auto_remove {
                 // Fails harmlessly if the container was started again meanwhile.
                 let _ = engine.remove(&container, &container.id, false);
