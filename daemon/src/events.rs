@@ -8,13 +8,19 @@
 //! (docs/08-logs.md).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::api_error::ApiError;
+use crate::engine::Engine;
+use crate::http_io::{respond_error, start_stream, Query};
+
 /// Events kept for replay (`since`) and for listeners that lag.
 pub const MAX_EVENTS: usize = 1024;
+/// A listener that heard nothing this long gets a blank line.
+const EVENT_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// One event, as recorded.
 #[derive(Debug, Clone)]
@@ -107,23 +113,8 @@ pub struct EventFilters {
 }
 
 impl EventFilters {
-    pub fn parse(text: Option<&str>) -> Result<EventFilters, String> {
-        let mut by_key = BTreeMap::new();
-        let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(EventFilters { by_key }) };
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid filters: {e}"))?;
-        let object = value.as_object().ok_or("invalid filters: not an object")?;
-        for (key, values) in object {
-            if !matches!(key.as_str(), "container" | "event" | "type" | "label") {
-                return Err(format!("invalid filter '{key}'"));
-            }
-            let list = match values {
-                Value::Object(map) => map.keys().cloned().collect(),
-                Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                _ => return Err(format!("invalid filter '{key}'")),
-            };
-            by_key.insert(key.clone(), list);
-        }
-        Ok(EventFilters { by_key })
+    pub fn parse(query: &Query) -> Result<EventFilters, ApiError> {
+        Ok(EventFilters { by_key: query.filters(&["container", "event", "type", "label"])? })
     }
 
     pub fn matches(&self, event: &Event) -> bool {
@@ -151,25 +142,21 @@ impl EventFilters {
 
 /// `GET /events?since=&until=&filters=`: past events from `since`, then each
 /// new one as it happens, until `until` or until the client goes away.
-pub fn handle(
-    engine: &std::sync::Arc<crate::engine::Engine>,
-    request: tiny_http::Request,
-    query: &crate::http_io::Query,
-) {
-    use crate::api_error::ApiError;
+pub fn handle(engine: &Arc<Engine>, request: tiny_http::Request, query: &Query) {
     let parsed = (|| {
-        let filters = EventFilters::parse(query.get("filters")).map_err(ApiError::BadRequest)?;
-        let since = unix_time_parameter(query, "since")?;
-        let until = unix_time_parameter(query, "until")?;
-        Ok::<_, ApiError>((filters, since, until))
+        Ok::<_, ApiError>((
+            EventFilters::parse(query)?,
+            query.unix_nanos("since")?,
+            query.unix_nanos("until")?,
+        ))
     })();
     let (filters, since, until) = match parsed {
         Ok(parsed) => parsed,
-        Err(error) => return crate::http_io::respond_error(request, &error),
+        Err(error) => return respond_error(request, &error),
     };
     // Without `since`, only events from now on; with it, the kept past too.
     let mut next = if since.is_some() { 0 } else { engine.events.next_sequence() };
-    let Ok(mut body) = crate::http_io::start_stream(request, "application/json") else { return };
+    let Ok(mut body) = start_stream(request, "application/json") else { return };
     let mut last_write = Instant::now();
     // Ends when `until` has passed or a write fails (the client went away).
     loop {
@@ -210,19 +197,4 @@ pub fn handle(
             last_write = Instant::now();
         }
     }
-}
-
-/// An idle event stream writes a blank line this often.
-const EVENT_HEARTBEAT: Duration = Duration::from_secs(5);
-
-/// `since`/`until` of `/events`: Unix seconds, with optional decimals.
-fn unix_time_parameter(
-    query: &crate::http_io::Query,
-    key: &str,
-) -> Result<Option<i128>, crate::api_error::ApiError> {
-    let Some(text) = query.get(key).filter(|t| !t.is_empty()) else { return Ok(None) };
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| crate::api_error::ApiError::BadRequest(format!("invalid value for {key}: {text:?}")))?;
-    Ok(Some((seconds * 1e9) as i128))
 }

@@ -5,6 +5,7 @@
 //! chunk, because tiny_http holds a streamed body (and even its headers) until
 //! 8 KiB accumulate (tiny_http-notes.md, docs/02-unix-socket-http.md).
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use serde_json::{json, Value};
@@ -167,6 +168,48 @@ impl Query {
                 Err(ApiError::BadRequest(format!("invalid value for {key}: {other:?} is not a boolean")))
             }
         }
+    }
+
+    /// A time as the API sends it (`since`, `until`): Unix seconds with
+    /// optional decimals (`1577836800.000000000`); `0` means "no limit".
+    pub fn unix_nanos(&self, key: &str) -> Result<Option<i128>, ApiError> {
+        let Some(text) = self.get(key).filter(|t| !t.is_empty()) else { return Ok(None) };
+        let bad = || ApiError::BadRequest(format!("invalid value for {key}: {text:?}"));
+        let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let seconds: i128 = seconds.parse().map_err(|_| bad())?;
+        let digits = fraction.len().min(9);
+        let fraction: i128 = if digits == 0 {
+            0
+        } else {
+            format!("{:0<9}", &fraction[..digits]).parse().map_err(|_| bad())?
+        };
+        let nanos = seconds * 1_000_000_000 + fraction;
+        Ok((nanos != 0).then_some(nanos))
+    }
+
+    /// Docker's `filters` parameter: URL-encoded JSON `{"key":{"value":true}}`
+    /// (or the older `{"key":["value"]}`), as key → values. A key not in
+    /// `allowed` is a 400, as dockerd answers.
+    pub fn filters(&self, allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+        let mut by_key = BTreeMap::new();
+        let Some(text) = self.get("filters").filter(|t| !t.is_empty()) else { return Ok(by_key) };
+        let bad = |message: String| ApiError::BadRequest(format!("invalid filters: {message}"));
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let object = value.as_object().ok_or_else(|| bad("not an object".to_string()))?;
+        for (key, values) in object {
+            if !allowed.contains(&key.as_str()) {
+                return Err(ApiError::BadRequest(format!("invalid filter '{key}'")));
+            }
+            let list = match values {
+                serde_json::Value::Object(map) => map.keys().cloned().collect(),
+                serde_json::Value::Array(items) => {
+                    items.iter().filter_map(serde_json::Value::as_str).map(str::to_string).collect()
+                }
+                _ => return Err(ApiError::BadRequest(format!("invalid filter '{key}'"))),
+            };
+            by_key.insert(key.clone(), list);
+        }
+        Ok(by_key)
     }
 
     /// An integer parameter, or a 400 naming it.

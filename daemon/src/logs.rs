@@ -58,8 +58,8 @@ impl LogQuery {
             stderr,
             follow: query.flag("follow")?,
             tail,
-            since: timestamp_parameter(query, "since")?,
-            until: timestamp_parameter(query, "until")?,
+            since: query.unix_nanos("since")?,
+            until: query.unix_nanos("until")?,
             timestamps: query.flag("timestamps")?,
         })
     }
@@ -71,20 +71,6 @@ impl LogQuery {
             Stream::Stdin => false,
         }
     }
-}
-
-/// `since`/`until` as the API sends them: Unix seconds with optional decimals
-/// (`1577836800.000000000`); `0` means "no limit".
-fn timestamp_parameter(query: &Query, key: &str) -> Result<Option<i128>, ApiError> {
-    let Some(text) = query.get(key).filter(|t| !t.is_empty()) else { return Ok(None) };
-    let bad = || ApiError::BadRequest(format!("invalid value for {key}: {text:?}"));
-    let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let seconds: i128 = seconds.parse().map_err(|_| bad())?;
-    let digits = fraction.len().min(9);
-    let fraction: i128 =
-        if digits == 0 { 0 } else { format!("{:0<9}", &fraction[..digits]).parse().map_err(|_| bad())? };
-    let nanos = seconds * 1_000_000_000 + fraction;
-    Ok((nanos != 0).then_some(nanos))
 }
 
 pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {

@@ -119,7 +119,7 @@ fn create(engine: &Arc<Engine>, mut request: Request, query: &Query) {
 
 fn list(engine: &Arc<Engine>, request: Request, query: &Query) {
     let listing = query.flag("all").and_then(|all| {
-        let filters = crate::views::Filters::parse(query.get("filters"))?;
+        let filters = crate::views::Filters::parse(query)?;
         let shown: Vec<Value> = engine
             .registry
             .list()

@@ -15,6 +15,7 @@ use common::time::{age, parse_rfc3339, ZERO_TIME};
 
 use crate::api_error::ApiError;
 use crate::container::{Container, ContainerState};
+use crate::http_io::Query;
 
 /// The inspect document of one container.
 pub fn inspect(container: &Container) -> Value {
@@ -148,30 +149,10 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Parses Docker's filter JSON: `{"key":{"value":true}}`, or the older
-    /// `{"key":["value"]}`.
-    pub fn parse(text: Option<&str>) -> Result<Filters, ApiError> {
-        let mut by_key = BTreeMap::new();
-        let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(Filters { by_key }) };
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("invalid filters: {e}")))?;
-        let object =
-            value.as_object().ok_or_else(|| ApiError::BadRequest("invalid filters: not an object".into()))?;
-        for (key, values) in object {
-            if !matches!(key.as_str(), "status" | "name" | "label" | "id") {
-                return Err(ApiError::BadRequest(format!("invalid filter '{key}'")));
-            }
-            let list: Vec<String> = match values {
-                Value::Object(map) => map.keys().cloned().collect(),
-                Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                _ => return Err(ApiError::BadRequest(format!("invalid filter '{key}'"))),
-            };
-            if key == "status" {
-                if let Some(bad) = list.iter().find(|s| !is_status_name(s)) {
-                    return Err(ApiError::BadRequest(format!("invalid filter 'status={bad}'")));
-                }
-            }
-            by_key.insert(key.clone(), list);
+    pub fn parse(query: &Query) -> Result<Filters, ApiError> {
+        let by_key = query.filters(&["status", "name", "label", "id"])?;
+        if let Some(bad) = by_key.get("status").into_iter().flatten().find(|s| !is_status_name(s)) {
+            return Err(ApiError::BadRequest(format!("invalid filter 'status={bad}'")));
         }
         Ok(Filters { by_key })
     }

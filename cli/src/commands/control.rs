@@ -52,27 +52,8 @@ Options:
   -s, --signal SIGNAL   Signal to send first
 ";
 
-pub fn stop(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
-    let (mut query, mut names) = (Vec::new(), Vec::new());
-    while let Some(arg) = parser.next().map_err(usage_error("stop"))? {
-        match arg {
-            Short('t') | Long("time") | Long("timeout") => {
-                query.push(format!("t={}", encode(&value("stop", &mut parser)?)))
-            }
-            Short('s') | Long("signal") => {
-                query.push(format!("signal={}", encode(&value("stop", &mut parser)?)))
-            }
-            Short('h') | Long("help") => return help(STOP_HELP),
-            Value(name) => names.push(text("stop", name)?),
-            other => return Err(usage_error("stop")(other.unexpected())),
-        }
-    }
-    require("stop", &names, 1)?;
-    let query = query_string(&query);
-    for_each(&names, |name| {
-        api.expect("POST", &container_path(name, &format!("/stop{query}")), None).map(drop)
-    })
-    .map(|()| 0)
+pub fn stop(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    act_on_each(parser, api, "stop", STOP_HELP, &[TIME_OPTION, SIGNAL_OPTION])
 }
 
 const RESTART_HELP: &str = "\
@@ -84,24 +65,8 @@ Options:
   -t, --time SECONDS   Seconds to wait before killing (default 10)
 ";
 
-pub fn restart(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
-    let (mut query, mut names) = (Vec::new(), Vec::new());
-    while let Some(arg) = parser.next().map_err(usage_error("restart"))? {
-        match arg {
-            Short('t') | Long("time") | Long("timeout") => {
-                query.push(format!("t={}", encode(&value("restart", &mut parser)?)))
-            }
-            Short('h') | Long("help") => return help(RESTART_HELP),
-            Value(name) => names.push(text("restart", name)?),
-            other => return Err(usage_error("restart")(other.unexpected())),
-        }
-    }
-    require("restart", &names, 1)?;
-    let query = query_string(&query);
-    for_each(&names, |name| {
-        api.expect("POST", &container_path(name, &format!("/restart{query}")), None).map(drop)
-    })
-    .map(|()| 0)
+pub fn restart(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    act_on_each(parser, api, "restart", RESTART_HELP, &[TIME_OPTION])
 }
 
 const KILL_HELP: &str = "\
@@ -113,24 +78,8 @@ Options:
   -s, --signal SIGNAL   Signal to send: a name (TERM, SIGUSR1) or a number
 ";
 
-pub fn kill(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
-    let (mut query, mut names) = (Vec::new(), Vec::new());
-    while let Some(arg) = parser.next().map_err(usage_error("kill"))? {
-        match arg {
-            Short('s') | Long("signal") => {
-                query.push(format!("signal={}", encode(&value("kill", &mut parser)?)))
-            }
-            Short('h') | Long("help") => return help(KILL_HELP),
-            Value(name) => names.push(text("kill", name)?),
-            other => return Err(usage_error("kill")(other.unexpected())),
-        }
-    }
-    require("kill", &names, 1)?;
-    let query = query_string(&query);
-    for_each(&names, |name| {
-        api.expect("POST", &container_path(name, &format!("/kill{query}")), None).map(drop)
-    })
-    .map(|()| 0)
+pub fn kill(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
+    act_on_each(parser, api, "kill", KILL_HELP, &[SIGNAL_OPTION])
 }
 
 const RM_HELP: &str = "\
@@ -298,29 +247,45 @@ Let the processes of one or more paused containers run again (SIGCONT).
 ";
 
 pub fn pause(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
-    simple_action(parser, api, "pause", PAUSE_HELP)
+    act_on_each(parser, api, "pause", PAUSE_HELP, &[])
 }
 
 pub fn unpause(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
-    simple_action(parser, api, "unpause", UNPAUSE_HELP)
+    act_on_each(parser, api, "unpause", UNPAUSE_HELP, &[])
 }
 
-/// `POST /containers/{name}/{action}` for each name, with no options.
-fn simple_action(
+/// A flag that becomes a query parameter: short name, long names, parameter.
+type QueryOption = (char, &'static [&'static str], &'static str);
+const TIME_OPTION: QueryOption = ('t', &["time", "timeout"], "t");
+const SIGNAL_OPTION: QueryOption = ('s', &["signal"], "signal");
+
+/// `POST /containers/{name}/{action}?…` for each name, the `options` given
+/// on the command line passed on as query parameters.
+fn act_on_each(
     mut parser: lexopt::Parser,
     api: &mut Api,
     action: &'static str,
     usage: &str,
+    options: &[QueryOption],
 ) -> Result<i32, CliError> {
-    let mut names = Vec::new();
+    let (mut query, mut names) = (Vec::new(), Vec::new());
     while let Some(arg) = parser.next().map_err(usage_error(action))? {
+        let option = options.iter().find(|(short, longs, _)| match &arg {
+            Short(c) => c == short,
+            Long(name) => longs.contains(name),
+            _ => false,
+        });
         match arg {
+            _ if option.is_some() => {
+                let (_, _, key) = option.expect("invariant: checked just above");
+                query.push(format!("{key}={}", encode(&value(action, &mut parser)?)));
+            }
             Short('h') | Long("help") => return help(usage),
             Value(name) => names.push(text(action, name)?),
             other => return Err(usage_error(action)(other.unexpected())),
         }
     }
     require(action, &names, 1)?;
-    for_each(&names, |name| api.expect("POST", &container_path(name, &format!("/{action}")), None).map(drop))
-        .map(|()| 0)
+    let path = |name: &str| container_path(name, &format!("/{action}{}", query_string(&query)));
+    for_each(&names, |name| api.expect("POST", &path(name), None).map(drop)).map(|()| 0)
 }

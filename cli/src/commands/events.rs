@@ -2,16 +2,14 @@
 //! `--since`), one line each in the docker CLI's format:
 //! `2026-11-29T01:05:23.139388753Z container die 8f3e… (exitCode=3, image=, name=web)`.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use lexopt::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::logs::time_parameter;
-use super::{help, usage_error, value};
+use super::{help, usage_error, value, Filters};
 use crate::api::{Api, CliError};
-use crate::http_client::encode;
 
 const EVENTS_HELP: &str = "\
 Usage: orchestrate events [OPTIONS]
@@ -28,27 +26,19 @@ Options:
 
 pub fn events(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
     let mut query = Vec::new();
-    let mut filters: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let mut filters = Filters::default();
     let mut json_format = false;
     while let Some(arg) = parser.next().map_err(usage_error("events"))? {
         match arg {
             Long("since") => query.push(format!("since={}", time_parameter(&value("events", &mut parser)?)?)),
             Long("until") => query.push(format!("until={}", time_parameter(&value("events", &mut parser)?)?)),
-            Short('f') | Long("filter") => {
-                let filter = value("events", &mut parser)?;
-                let (key, wanted) = filter.split_once('=').ok_or_else(|| {
-                    CliError::usage("events", format!("bad format of filter (expected name=value): {filter}"))
-                })?;
-                filters.entry(key.to_string()).or_default().insert(wanted.to_string(), true);
-            }
+            Short('f') | Long("filter") => filters.add("events", &value("events", &mut parser)?)?,
             Long("format") => json_format = value("events", &mut parser)? == "json",
             Short('h') | Long("help") => return help(EVENTS_HELP),
             other => return Err(usage_error("events")(other.unexpected())),
         }
     }
-    if !filters.is_empty() {
-        query.push(format!("filters={}", encode(&json!(filters).to_string())));
-    }
+    query.extend(filters.query());
     let path = if query.is_empty() { "/events".to_string() } else { format!("/events?{}", query.join("&")) };
     let response = api.client.request_last("GET", &path, None)?;
     if response.status != 200 {

@@ -73,3 +73,25 @@ fn require(command: &str, names: &[String], minimum: usize) -> Result<(), CliErr
     }
     Ok(())
 }
+
+/// Docker's `filters` query parameter, gathered from `--filter KEY=VALUE`
+/// flags: URL-encoded JSON `{"key":{"value":true}}`.
+#[derive(Default)]
+struct Filters(std::collections::BTreeMap<String, std::collections::BTreeMap<String, bool>>);
+
+impl Filters {
+    /// Adds one `KEY=VALUE` flag.
+    fn add(&mut self, command: &str, flag: &str) -> Result<(), CliError> {
+        let (key, wanted) = flag.split_once('=').ok_or_else(|| {
+            CliError::usage(command, format!("bad format of filter (expected name=value): {flag}"))
+        })?;
+        self.0.entry(key.to_string()).or_default().insert(wanted.to_string(), true);
+        Ok(())
+    }
+
+    /// `filters=…`, or `None` when no filter was given.
+    fn query(&self) -> Option<String> {
+        let json = serde_json::to_string(&self.0).expect("invariant: a map of strings serializes");
+        (!self.0.is_empty()).then(|| format!("filters={}", crate::http_client::encode(&json)))
+    }
+}

@@ -3,7 +3,6 @@
 //! characters, times relative to now. `-q` prints IDs only, `--format json`
 //! one JSON object a line.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lexopt::prelude::*;
@@ -12,9 +11,8 @@ use serde_json::{json, Value};
 use common::human_time::human_duration;
 use common::ids::short;
 
-use super::{help, usage_error, value};
+use super::{help, usage_error, value, Filters};
 use crate::api::{Api, CliError};
-use crate::http_client::encode;
 
 const PS_HELP: &str = "\
 Usage: orchestrate ps [OPTIONS]
@@ -31,19 +29,13 @@ Options:
 
 pub fn ps(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
     let (mut all, mut quiet, mut json_format, mut no_trunc) = (false, false, false, false);
-    let mut filters: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let mut filters = Filters::default();
     while let Some(arg) = parser.next().map_err(usage_error("ps"))? {
         match arg {
             Short('a') | Long("all") => all = true,
             Short('q') | Long("quiet") => quiet = true,
             Long("no-trunc") => no_trunc = true,
-            Short('f') | Long("filter") => {
-                let filter = value("ps", &mut parser)?;
-                let (key, wanted) = filter.split_once('=').ok_or_else(|| {
-                    CliError::usage("ps", format!("bad format of filter (expected name=value): {filter}"))
-                })?;
-                filters.entry(key.to_string()).or_default().insert(wanted.to_string(), true);
-            }
+            Short('f') | Long("filter") => filters.add("ps", &value("ps", &mut parser)?)?,
             Long("format") => match value("ps", &mut parser)?.as_str() {
                 "json" | "{{json .}}" => json_format = true,
                 "table" => json_format = false,
@@ -59,8 +51,8 @@ pub fn ps(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
         }
     }
     let mut path = format!("/containers/json?all={}", u8::from(all));
-    if !filters.is_empty() {
-        path.push_str(&format!("&filters={}", encode(&json!(filters).to_string())));
+    if let Some(filters) = filters.query() {
+        path.push_str(&format!("&{filters}"));
     }
     let listing = api.json("GET", &path, None)?;
     let containers = listing.as_array().cloned().unwrap_or_default();
