@@ -45,6 +45,9 @@ pub struct ContainerState {
     /// Grows each time the shim reports that the log grew: log followers
     /// wait for it to change (docs/08-logs.md).
     pub log_generation: u64,
+    /// The live log file's inode when `log_generation` last grew (0: not
+    /// known): followers compare their file with it to notice a rotation.
+    pub log_inode: u64,
     /// An operation (start, stop, rm, …) is in flight; others queue behind it.
     busy: bool,
 }
@@ -72,6 +75,7 @@ impl Container {
                 exits: 0,
                 removed: false,
                 log_generation: 0,
+                log_inode: 0,
                 busy: false,
             }),
             changed: Condvar::new(),

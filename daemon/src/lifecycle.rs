@@ -5,6 +5,7 @@
 //! and records the result. No operation decides a transition itself
 //! (docs/03-state-machine.md).
 
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -313,7 +314,15 @@ impl Engine {
         let engine = self.clone();
         let container = container.clone();
         let reader = container.clone();
-        let on_log_grew = move || reader.update(|state| state.log_generation += 1);
+        let on_log_grew = move || {
+            // One `stat` here saves one per follower: they learn the live
+            // file's inode with the news.
+            let inode = std::fs::metadata(reader.dir.log()).map(|m| m.ino()).unwrap_or(0);
+            reader.update(|state| {
+                state.log_generation += 1;
+                state.log_inode = inode;
+            });
+        };
         shim_link::watch(container.dir.clone(), on_log_grew, move |record, error| {
             let auto_remove = container.update(|state| {
                 let current = state.run == run && state.status.has_processes();

@@ -58,7 +58,13 @@ impl LogCursor {
 
     /// Hands every complete line available now to `each` (without its
     /// newline), crossing rotations, until the end of the live file.
-    pub fn read_available(&mut self, each: &mut dyn FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    /// `live_inode` is the live file's inode as the daemon last saw it (0:
+    /// unknown, look): a hundred followers then need no `stat` of their own.
+    pub fn read_available(
+        &mut self,
+        each: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+        live_inode: u64,
+    ) -> io::Result<()> {
         loop {
             let Some((file, inode)) = self.current.as_mut() else {
                 // No log yet: it appears when the container first writes.
@@ -79,10 +85,18 @@ impl LogCursor {
                     done += newline + 1;
                 }
                 self.pending.drain(..done);
-                continue;
+                // A short read from a regular file means its end was reached:
+                // no second read just to be told so (a follower wakes for
+                // every line, so every system call counts).
+                if count == self.buffer.len() {
+                    continue;
+                }
             }
             // End of this file. If it is still the live log, we are caught up.
             let inode = *inode;
+            if live_inode == inode {
+                return Ok(());
+            }
             match std::fs::metadata(self.dir.log()) {
                 Ok(live) if live.ino() == inode => return Ok(()),
                 Err(_) => return Ok(()),

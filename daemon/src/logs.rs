@@ -108,21 +108,21 @@ fn send_log(container: &Container, options: &LogQuery, sink: &mut FrameSink) -> 
     // when the container is not running (or the client's `until` has passed).
     // Taken before reading: a line written after our read bumps the
     // generation past `seen`, so the wait below cannot miss it.
-    let (mut seen, mut running) = log_snapshot(&container.lock());
+    let mut snapshot = LogSnapshot::of(&container.lock());
     loop {
-        cursor.read_available(&mut |line| sink.push_line(line, options))?;
+        cursor.read_available(&mut |line| sink.push_line(line, options), snapshot.live_inode)?;
         sink.flush()?;
-        if !options.follow || !running || sink.past_until {
+        if !options.follow || !snapshot.running || sink.past_until {
             return Ok(());
         }
         // One lock for the wait and the next snapshot: with a hundred
         // followers woken at once, every lock taken is contended.
-        (seen, running) = container
+        snapshot = container
             .wait_then(FOLLOW_HEARTBEAT, |state| {
-                let (generation, running) = log_snapshot(state);
-                (generation != seen || !running).then_some((generation, running))
+                let next = LogSnapshot::of(state);
+                (next.generation != snapshot.generation || !next.running).then_some(next)
             })
-            .unwrap_or((seen, running));
+            .unwrap_or(snapshot);
         if options.until.is_some_and(|until| common::time::now_nanos() > until) {
             return Ok(());
         }
@@ -134,9 +134,24 @@ fn send_log(container: &Container, options: &LogQuery, sink: &mut FrameSink) -> 
     }
 }
 
-/// What a follower needs to know: the log's generation, and whether more can come.
-fn log_snapshot(state: &crate::container::ContainerState) -> (u64, bool) {
-    (state.log_generation, state.status.has_processes() && !state.removed)
+/// What a follower needs to know, taken under the container's lock before
+/// it reads: how far the log has grown, which file is live, whether more
+/// can come.
+#[derive(Clone, Copy)]
+struct LogSnapshot {
+    generation: u64,
+    live_inode: u64,
+    running: bool,
+}
+
+impl LogSnapshot {
+    fn of(state: &crate::container::ContainerState) -> LogSnapshot {
+        LogSnapshot {
+            generation: state.log_generation,
+            live_inode: state.log_inode,
+            running: state.status.has_processes() && !state.removed,
+        }
+    }
 }
 
 /// Frames waiting to be sent, and the response they go to.
