@@ -145,7 +145,7 @@ impl LogWriter {
     }
 
     /// `log.N-1` → `log.N` … `log` → `log.1` (the oldest falls off the end),
-    /// then a fresh live `log`. With one file, the live file is emptied.
+    /// then a fresh live `log`. With one file, the old one is deleted instead.
     fn rotate(&mut self) -> io::Result<()> {
         for n in (1..self.max_files).rev() {
             let from = self.dir.log_file(n - 1);
