@@ -25,6 +25,17 @@ pub struct Client {
     closing: bool,
 }
 
+/// What a request says about its connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Connection {
+    /// More requests may follow on it.
+    KeepAlive,
+    /// The last one: `Connection: close`.
+    Close,
+    /// Switch to a raw stream: `Connection: Upgrade`, `Upgrade: tcp`.
+    Upgrade,
+}
+
 /// A response whose body has not been read yet.
 pub struct Response<'a> {
     pub status: u16,
@@ -53,7 +64,7 @@ impl Client {
 
     /// Sends one request; `body` is JSON when present.
     pub fn request(&mut self, method: &str, path: &str, body: Option<&Value>) -> io::Result<Response<'_>> {
-        self.send(method, path, body, false)
+        self.send(method, path, body, Connection::KeepAlive)
     }
 
     /// Sends the last request of this connection, with `Connection: close`:
@@ -66,7 +77,15 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> io::Result<Response<'_>> {
-        self.send(method, path, body, true)
+        self.send(method, path, body, Connection::Close)
+    }
+
+    /// Asks the daemon to switch this connection to a raw stream (`Connection:
+    /// Upgrade`, `Upgrade: tcp`), as `attach` does. On `101` the response's
+    /// body is that stream, read until the daemon closes it; the connection is
+    /// not HTTP any more (docs/09-attach.md).
+    pub fn request_upgrade(&mut self, path: &str) -> io::Result<Response<'_>> {
+        self.send("POST", path, None, Connection::Upgrade)
     }
 
     fn send(
@@ -74,9 +93,9 @@ impl Client {
         method: &str,
         path: &str,
         body: Option<&Value>,
-        last: bool,
+        connection_header: Connection,
     ) -> io::Result<Response<'_>> {
-        if std::mem::replace(&mut self.closing, last) {
+        if std::mem::replace(&mut self.closing, connection_header != Connection::KeepAlive) {
             self.connection = None;
         }
         if self.connection.is_none() {
@@ -96,15 +115,17 @@ impl Client {
         let mut head = format!(
             "{method} {API_PREFIX}{path} HTTP/1.1\r\nHost: orchestrator\r\nUser-Agent: orchestrate\r\n"
         );
-        if last {
-            head.push_str("Connection: close\r\n");
+        match connection_header {
+            Connection::KeepAlive => {}
+            Connection::Close => head.push_str("Connection: close\r\n"),
+            Connection::Upgrade => head.push_str("Connection: Upgrade\r\nUpgrade: tcp\r\n"),
         }
         if body.is_some() {
             head.push_str(&format!(
                 "Content-Type: application/json\r\nContent-Length: {}\r\n",
                 payload.len()
             ));
-        } else if method == "POST" || method == "DELETE" {
+        } else if (method == "POST" || method == "DELETE") && connection_header != Connection::Upgrade {
             head.push_str("Content-Length: 0\r\n");
         }
         head.push_str("\r\n");
@@ -151,7 +172,10 @@ fn read_response(connection: &mut BufReader<UnixStream>, head_only: bool) -> io:
     let content_type = header("Content-Type").unwrap_or_default();
     let chunked = header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
     let length = header("Content-Length").and_then(|v| v.parse::<u64>().ok());
-    let body = if head_only || status == 204 || status == 304 {
+    let body = if status == 101 {
+        // Switched protocols: the rest of the connection is the raw stream.
+        Body::UntilClose(connection)
+    } else if head_only || status == 204 || status == 304 {
         Body::Empty
     } else if chunked {
         Body::Chunked(ChunkedReader::new(connection))

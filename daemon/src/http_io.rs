@@ -27,11 +27,11 @@ pub const SERVER: &str = concat!("orchestrator/", env!("CARGO_PKG_VERSION"), " (
 pub type BodyStream = ChunkedWriter<Box<dyn Write + Send>>;
 
 /// The headers every response carries, as dockerd sends them.
-fn docker_headers() -> [(&'static str, &'static str); 4] {
+pub fn docker_headers() -> [(&'static str, &'static str); 4] {
     [("Api-Version", API_VERSION), ("Docker-Experimental", "false"), ("Ostype", "linux"), ("Server", SERVER)]
 }
 
-fn header(name: &str, value: &str) -> Header {
+pub fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes())
         .expect("invariant: header names and values are ASCII")
 }

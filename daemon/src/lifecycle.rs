@@ -71,8 +71,12 @@ impl Engine {
         container: &Container,
         config: &common::wire::ContainerConfig,
     ) -> std::io::Result<()> {
-        use std::os::unix::fs::DirBuilderExt;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         std::fs::DirBuilder::new().mode(0o700).create(container.dir.dir())?;
+        // An empty log from the start: an attach made before the first start
+        // holds it open, and reads the run from it even if `--rm` removes the
+        // directory the moment the container exits.
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(container.dir.log())?;
         write_meta(container, config)
     }
 
@@ -409,7 +413,7 @@ fn write_meta(container: &Container, config: &common::wire::ContainerConfig) -> 
     common::atomic_file::write_atomic(&container.dir.meta(), &bytes)
 }
 
-fn wrong_state(action: Action, container: &Container, reference: &str) -> ApiError {
+pub fn wrong_state(action: Action, container: &Container, reference: &str) -> ApiError {
     ApiError::WrongState {
         action,
         state: container.status(),

@@ -6,6 +6,7 @@
 //! that the log grew, and ends once the container has stopped and everything
 //! is delivered (docs/08-logs.md).
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ const CHUNK_BYTES: usize = 64 * 1024;
 const FOLLOW_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// What the client asked to see.
-struct LogQuery {
+pub struct LogQuery {
     stdout: bool,
     stderr: bool,
     follow: bool,
@@ -38,6 +39,11 @@ struct LogQuery {
 }
 
 impl LogQuery {
+    /// What an attach shows: the chosen streams, live, until the container stops.
+    pub fn attached(stdout: bool, stderr: bool) -> LogQuery {
+        LogQuery { stdout, stderr, follow: true, tail: None, since: None, until: None, timestamps: false }
+    }
+
     fn parse(query: &Query) -> Result<LogQuery, ApiError> {
         let (stdout, stderr) = (query.flag("stdout")?, query.flag("stderr")?);
         if !stdout && !stderr {
@@ -84,26 +90,27 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
     let content_type =
         if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
     let Ok(body) = http_io::start_stream(request, content_type) else { return };
-    let mut sink = FrameSink {
-        body,
-        chunk: Vec::with_capacity(CHUNK_BYTES + 1024),
-        tty,
-        past_until: false,
-        last_write: std::time::Instant::now(),
-    };
-    // Any error means the client went away: the thread just ends.
-    if send_log(&container, &options, &mut sink).is_ok() {
-        let _ = sink.body.finish();
-    }
-}
-
-/// Sends the log, then — when following — each new piece as it is written,
-/// until the container stops.
-fn send_log(container: &Container, options: &LogQuery, sink: &mut FrameSink) -> std::io::Result<()> {
-    let mut cursor = match options.tail {
+    let mut sink = FrameSink::new(Destination::Chunked(body), tty);
+    let cursor = match options.tail {
         Some(lines) => LogCursor::at_last_lines(&container.dir, lines),
         None => LogCursor::at_start(&container.dir),
     };
+    // Any error means the client went away: the thread just ends.
+    if send_log(&container, cursor, &options, &mut sink).is_ok() {
+        if let Destination::Chunked(body) = sink.destination {
+            let _ = body.finish();
+        }
+    }
+}
+
+/// Sends the log from `cursor` on, then — when following — each new piece as
+/// it is written, until the container stops. Used by `logs` and by `attach`.
+pub fn send_log(
+    container: &Container,
+    mut cursor: LogCursor,
+    options: &LogQuery,
+    sink: &mut FrameSink,
+) -> std::io::Result<()> {
     // Each round ends when the cursor is at the end of the log; the loop ends
     // when the container is not running (or the client's `until` has passed).
     // Taken before reading: a line written after our read bumps the
@@ -154,9 +161,28 @@ impl LogSnapshot {
     }
 }
 
-/// Frames waiting to be sent, and the response they go to.
-struct FrameSink {
-    body: BodyStream,
+/// Where frames go: the chunked body of a `logs` response, or the raw stream
+/// of an upgraded `attach` connection, where bytes go as they are.
+pub enum Destination {
+    Chunked(BodyStream),
+    Raw(Box<dyn tiny_http::ReadWrite + Send>),
+}
+
+impl Destination {
+    fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Destination::Chunked(body) => body.write_chunk(bytes),
+            Destination::Raw(stream) => {
+                stream.write_all(bytes)?;
+                stream.flush()
+            }
+        }
+    }
+}
+
+/// Frames waiting to be sent, and where they go.
+pub struct FrameSink {
+    destination: Destination,
     chunk: Vec<u8>,
     tty: bool,
     /// A line later than `until` was seen: the stream is complete.
@@ -166,6 +192,16 @@ struct FrameSink {
 }
 
 impl FrameSink {
+    pub fn new(destination: Destination, tty: bool) -> FrameSink {
+        FrameSink {
+            destination,
+            chunk: Vec::with_capacity(CHUNK_BYTES + 1024),
+            tty,
+            past_until: false,
+            last_write: std::time::Instant::now(),
+        }
+    }
+
     fn push_line(&mut self, line: &[u8], options: &LogQuery) -> std::io::Result<()> {
         let Some(decoded) = common::json_file::decode(line) else { return Ok(()) };
         if !options.wants(decoded.stream) {
@@ -209,7 +245,7 @@ impl FrameSink {
         if self.chunk.is_empty() {
             return Ok(());
         }
-        let result = self.body.write_chunk(&self.chunk);
+        let result = self.destination.send(&self.chunk);
         self.chunk.clear();
         self.last_write = std::time::Instant::now();
         result

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api_error;
+mod attach;
 mod container;
 mod create_request;
 mod engine;

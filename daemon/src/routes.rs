@@ -46,6 +46,9 @@ pub fn handle(engine: &Arc<Engine>, request: Request) {
         },
         (Method::Get, ["containers", reference, "logs"]) => logs::handle(engine, request, reference, &query),
         (Method::Post, ["containers", reference, "wait"]) => wait(engine, request, reference, &query),
+        (Method::Post, ["containers", reference, "attach"]) => {
+            crate::attach::handle(engine, request, reference, &query)
+        }
         (Method::Post, ["containers", reference, action]) => {
             let result = container_action(engine, reference, action, &query);
             finish(request, result.map(|()| 204))

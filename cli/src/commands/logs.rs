@@ -63,22 +63,27 @@ pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError
         return Err(CliError::new(format!("Error response from daemon: {message}"), 1));
     }
     let follow = query.split('&').any(|option| option == "follow=1");
+    let raw = response.content_type.contains("raw-stream");
+    print_output(response, raw, follow)
+}
+
+/// Prints a container's output stream: Docker's frames, stdout to stdout and
+/// stderr to stderr, or raw bytes (a TTY container). With `live`, each piece
+/// is shown as it arrives; otherwise big outputs go out in big writes.
+pub(super) fn print_output(from: impl std::io::Read, raw: bool, live: bool) -> Result<(), CliError> {
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut stderr = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr().lock());
-    let mut response = std::io::BufReader::with_capacity(64 * 1024, response);
-    if response.get_ref().content_type.contains("raw-stream") {
-        copy_raw(&mut response, &mut stdout, follow)?;
-        return Ok(());
+    let mut from = std::io::BufReader::with_capacity(64 * 1024, from);
+    if raw {
+        return copy_raw(&mut from, &mut stdout, live);
     }
     let mut payload = Vec::with_capacity(64 * 1024);
-    while let Some(stream) = read_frame_into(&mut response, &mut payload)? {
+    while let Some(stream) = read_frame_into(&mut from, &mut payload)? {
         match stream {
             Stream::Stderr => stderr.write_all(&payload)?,
             _ => stdout.write_all(&payload)?,
         }
-        // Following: show each piece now. Otherwise: when nothing more is
-        // buffered, so big logs go out in big writes.
-        if follow || response.buffer().is_empty() {
+        if live || from.buffer().is_empty() {
             stdout.flush()?;
             stderr.flush()?;
         }

@@ -58,21 +58,13 @@ struct ContainerOptions {
 
 pub fn run(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
     let Some(options) = parse("run", parser)? else { return help(&run_help()) };
-    let attach = options.attach;
-    // With -a, the output is read after the exit, so --rm is done by this
-    // client once it has printed the output (the daemon would remove the log).
-    let remove_after = attach && options.auto_remove;
-    let id = create_container(api, &options, !remove_after).map_err(exit_125)?;
-    if !attach {
+    let id = create_container(api, &options).map_err(exit_125)?;
+    if !options.attach {
         println!("{id}");
         start_container(api, &id)?;
         return Ok(0);
     }
-    let code = attach_and_start(api, &id)?;
-    if remove_after {
-        api.expect("DELETE", &container_path(&id, "?force=1"), None)?;
-    }
-    Ok(code)
+    attach_and_start(api, &id, false, options.auto_remove)
 }
 
 pub fn create(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
@@ -80,43 +72,61 @@ pub fn create(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
     if options.attach {
         return Err(CliError::usage("create", "unknown flag: -a"));
     }
-    let id = create_container(api, &options, true).map_err(exit_125)?;
+    let id = create_container(api, &options).map_err(exit_125)?;
     println!("{id}");
     Ok(0)
 }
 
-/// `start -a NAME`: start it and wait for its exit, then print what this run
-/// wrote, and exit with its code.
+/// `start -a NAME`: attach, start, print the output as it comes, and exit
+/// with the container's code.
 pub fn start_attached(api: &mut Api, name: &str) -> Result<i32, CliError> {
-    attach_and_start(api, name)
+    let inspect = api.json("GET", &container_path(name, "/json"), None)?;
+    let tty = inspect.pointer("/Config/Tty").and_then(Value::as_bool).unwrap_or(false);
+    let auto_remove = inspect.pointer("/HostConfig/AutoRemove").and_then(Value::as_bool).unwrap_or(false);
+    attach_and_start(api, name, tty, auto_remove)
 }
 
-/// Waits for the next exit on a second connection opened *before* the start
-/// (so an instant exit cannot be missed), starts, then prints the output of
-/// this run. Live attach, with output as it is written, comes with the 101
-/// upgrade (docs/02-unix-socket-http.md).
-fn attach_and_start(api: &mut Api, name: &str) -> Result<i32, CliError> {
-    let since = common::time::now_nanos();
-    let mut waiter = Api { client: api.client.another() };
-    let wait_path = container_path(name, "/wait?condition=next-exit");
-    let mut wait_response = waiter.client.request_last("POST", &wait_path, None)?;
+/// The docker CLI's attached run, on three connections: the attach (upgraded
+/// to a raw stream, opened before the start so no output is missed), the wait
+/// (its headers come back at once), and the start. Output is printed as it
+/// arrives; the exit code comes from the wait.
+fn attach_and_start(api: &mut Api, name: &str, tty: bool, auto_remove: bool) -> Result<i32, CliError> {
+    let mut attacher = api.client.another();
+    let attach_path = container_path(name, "/attach?stream=1&stdout=1&stderr=1");
+    let output = attacher.request_upgrade(&attach_path)?;
+    if output.status != 101 {
+        return Err(daemon_error(output));
+    }
+    let mut waiter = api.client.another();
+    let condition = if auto_remove { "removed" } else { "next-exit" };
+    let wait_path = container_path(name, &format!("/wait?condition={condition}"));
+    let mut wait_response = waiter.request_last("POST", &wait_path, None)?;
     if wait_response.status != 200 {
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut wait_response, &mut body)?;
-        return Err(CliError::new(
-            format!("Error response from daemon: {}", String::from_utf8_lossy(&body)),
-            1,
-        ));
+        return Err(daemon_error(wait_response));
     }
     start_container(api, name)?;
+    // Ends when the daemon closes the stream: the container has stopped and
+    // every byte was delivered.
+    super::logs::print_output(output, tty, true)?;
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut wait_response, &mut body)?;
     let answer: Value =
         serde_json::from_slice(&body).map_err(|e| CliError::new(format!("bad wait answer: {e}"), 125))?;
-    let seconds = since.div_euclid(1_000_000_000);
-    let fraction = since.rem_euclid(1_000_000_000);
-    super::logs::print_logs(api, name, &format!("since={seconds}.{fraction:09}"))?;
+    if let Some(message) = answer.pointer("/Error/Message").and_then(Value::as_str) {
+        return Err(CliError::new(format!("Error waiting for container: {message}"), 125));
+    }
     Ok(answer.get("StatusCode").and_then(Value::as_i64).unwrap_or(125) as i32)
+}
+
+/// A failed answer's `message`, as the docker CLI prints it.
+fn daemon_error(mut response: crate::http_client::Response<'_>) -> CliError {
+    let mut body = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut response, &mut body);
+    let message = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
+    CliError::new(format!("Error response from daemon: {message}"), 1)
 }
 
 /// Starts the container; a command that cannot run exits 127 or 126.
@@ -145,11 +155,7 @@ fn exit_125(error: CliError) -> CliError {
     CliError { exit_code: if error.exit_code == 0 { 0 } else { 125 }, ..error }
 }
 
-fn create_container(
-    api: &mut Api,
-    options: &ContainerOptions,
-    auto_remove: bool,
-) -> Result<String, CliError> {
+fn create_container(api: &mut Api, options: &ContainerOptions) -> Result<String, CliError> {
     let cwd = match &options.workdir {
         Some(dir) => dir.clone(),
         None => std::env::current_dir()?.to_string_lossy().into_owned(),
@@ -164,7 +170,7 @@ fn create_container(
         "StopSignal": options.stop_signal,
         "StopTimeout": options.stop_timeout,
         "HostConfig": {
-            "AutoRemove": options.auto_remove && auto_remove,
+            "AutoRemove": options.auto_remove,
             "RestartPolicy": { "Name": restart_name, "MaximumRetryCount": retries },
             "LogConfig": { "Type": "json-file", "Config": options.log_options },
         },
