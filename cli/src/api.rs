@@ -68,11 +68,7 @@ impl Api {
         if (200..300).contains(&status) || status == 304 {
             return Ok(Ok((status, bytes)));
         }
-        let message = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).trim().to_string());
-        Ok(Err(DaemonError { status, message }))
+        Ok(Err(DaemonError { status, message: daemon_message(&bytes) }))
     }
 
     /// `send`, with a daemon error turned into the usual exit-1 CLI error.
@@ -119,4 +115,20 @@ pub fn for_each(
     } else {
         Ok(())
     }
+}
+
+/// The `message` of an error body, or the body itself when it is not JSON.
+fn daemon_message(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string())
+}
+
+/// A failed streaming answer (logs, events, wait, attach) as the docker CLI
+/// prints it: `Error response from daemon: …`, exit code 1.
+pub fn daemon_error(mut response: crate::http_client::Response<'_>) -> CliError {
+    let mut body = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut response, &mut body);
+    CliError::new(format!("Error response from daemon: {}", daemon_message(&body)), 1)
 }

@@ -6,7 +6,7 @@ use lexopt::prelude::*;
 use serde_json::Value;
 
 use super::{help, require, text, usage_error, value};
-use crate::api::{container_path, for_each, Api, CliError};
+use crate::api::{container_path, daemon_error, for_each, Api, CliError};
 use crate::http_client::encode;
 
 const START_HELP: &str = "\
@@ -184,15 +184,11 @@ pub fn wait_for_exit(api: &mut Api, name: &str, condition: Option<&str>) -> Resu
     // release the connection's reader at once (docs/06-daemon-threads.md).
     let mut response =
         api.client.request_last("POST", &container_path(name, &format!("/wait{query}")), None)?;
+    if response.status != 200 {
+        return Err(daemon_error(response));
+    }
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut response, &mut body)?;
-    if response.status != 200 {
-        let message = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_default();
-        return Err(CliError::new(format!("Error response from daemon: {message}"), 1));
-    }
     let answer: Value =
         serde_json::from_slice(&body).map_err(|e| CliError::new(format!("bad wait answer: {e}"), 1))?;
     if let Some(message) = answer.pointer("/Error/Message").and_then(Value::as_str) {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::logs::time_parameter;
 use super::{help, usage_error, value, Filters};
-use crate::api::{Api, CliError};
+use crate::api::{daemon_error, Api, CliError};
 
 const EVENTS_HELP: &str = "\
 Usage: orchestrate events [OPTIONS]
@@ -42,13 +42,7 @@ pub fn events(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError
     let path = if query.is_empty() { "/events".to_string() } else { format!("/events?{}", query.join("&")) };
     let response = api.client.request_last("GET", &path, None)?;
     if response.status != 200 {
-        let mut body = Vec::new();
-        let mut response = response;
-        std::io::Read::read_to_end(&mut response, &mut body)?;
-        return Err(CliError::new(
-            format!("Error response from daemon: {}", String::from_utf8_lossy(&body).trim()),
-            1,
-        ));
+        return Err(daemon_error(response));
     }
     let mut stdout = std::io::stdout().lock();
     // Ends when the daemon ends the stream (`--until`) or goes away.

@@ -10,7 +10,7 @@ use lexopt::prelude::*;
 use common::stream_frame::{read_frame_into, Stream};
 
 use super::{help, text, usage_error, value};
-use crate::api::{container_path, Api, CliError};
+use crate::api::{container_path, daemon_error, Api, CliError};
 use crate::http_client::encode;
 
 const LOGS_HELP: &str = "\
@@ -52,15 +52,9 @@ pub fn logs(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> 
 pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError> {
     let separator = if query.is_empty() { "" } else { "&" };
     let path = container_path(name, &format!("/logs?stdout=1&stderr=1{separator}{query}"));
-    let mut response = api.client.request_last("GET", &path, None)?;
+    let response = api.client.request_last("GET", &path, None)?;
     if response.status != 200 {
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut response, &mut body)?;
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
-            .unwrap_or_default();
-        return Err(CliError::new(format!("Error response from daemon: {message}"), 1));
+        return Err(daemon_error(response));
     }
     let follow = query.split('&').any(|option| option == "follow=1");
     let raw = response.content_type.contains("raw-stream");

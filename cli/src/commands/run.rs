@@ -10,7 +10,7 @@ use lexopt::prelude::*;
 use serde_json::{json, Value};
 
 use super::{help, text, value};
-use crate::api::{container_path, Api, CliError};
+use crate::api::{container_path, daemon_error, Api, CliError};
 use crate::http_client::encode;
 
 const CONTAINER_OPTIONS: &str = "
@@ -116,17 +116,6 @@ fn attach_and_start(api: &mut Api, name: &str, tty: bool, auto_remove: bool) -> 
         return Err(CliError::new(format!("Error waiting for container: {message}"), 125));
     }
     Ok(answer.get("StatusCode").and_then(Value::as_i64).unwrap_or(125) as i32)
-}
-
-/// A failed answer's `message`, as the docker CLI prints it.
-fn daemon_error(mut response: crate::http_client::Response<'_>) -> CliError {
-    let mut body = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut response, &mut body);
-    let message = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
-    CliError::new(format!("Error response from daemon: {message}"), 1)
 }
 
 /// Starts the container; a command that cannot run exits 127 or 126.
