@@ -181,6 +181,21 @@ impl TestDaemon {
         eventually(&format!("{name} is {wanted}"), || self.status(name) == wanted);
     }
 
+    /// The full ID of a container, found by name in the state root's
+    /// `meta.json` files (works while no daemon runs).
+    pub fn inspect_id_on_disk(&self, name: &str) -> String {
+        for entry in std::fs::read_dir(&self.root).expect("state root").flatten() {
+            let meta = entry.path().join("meta.json");
+            if let Ok(text) = std::fs::read_to_string(&meta) {
+                let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                if value["name"] == name {
+                    return value["id"].as_str().unwrap().to_string();
+                }
+            }
+        }
+        panic!("no container named {name} in {}", self.root.display());
+    }
+
     /// The container's directory in the state root.
     pub fn container_dir(&self, id: &str) -> PathBuf {
         self.root.join(id)

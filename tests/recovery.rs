@@ -1,0 +1,133 @@
+//! The daemon can die at any moment: SIGKILL it, start a new one on the same
+//! state root, and every container is as it was — running ones still running
+//! under their shims (same PIDs), with the output written meanwhile in their
+//! logs; ones that exited meanwhile reported with their real exit code; `--rm`
+//! ones that exited meanwhile removed; a shim killed with SIGKILL reported as
+//! exited (255) with an error, never as running (SPEC §3, docs/07-recovery.md).
+
+mod support;
+
+use std::time::Duration;
+
+use support::{eventually, exists, is_alive, TestDaemon};
+
+fn pid_of(daemon: &TestDaemon, name: &str) -> i32 {
+    daemon.inspect(name)["State"]["Pid"].as_i64().unwrap() as i32
+}
+
+#[test]
+fn running_containers_survive_a_killed_daemon() {
+    let mut daemon = TestDaemon::start();
+    daemon.run(&[
+        "--name",
+        "ticker",
+        "--",
+        "sh",
+        "-c",
+        "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done",
+    ]);
+    daemon.cli_ok(&["create", "--name", "idle", "--", "true"]);
+    let pid = pid_of(&daemon, "ticker");
+    daemon.kill_daemon();
+    // While no daemon runs, the container goes on writing.
+    let log = daemon.container_dir(&daemon.inspect_id_on_disk("ticker")).join("log");
+    let before = std::fs::metadata(&log).unwrap().len();
+    eventually("output is logged with no daemon", || std::fs::metadata(&log).unwrap().len() > before + 200);
+    assert!(is_alive(pid));
+
+    daemon.restart_daemon();
+    let inspect = daemon.inspect("ticker");
+    assert_eq!(inspect["State"]["Status"], "running");
+    assert_eq!(inspect["State"]["Pid"], pid, "the same process, not a restart");
+    assert_eq!(daemon.status("idle"), "created");
+    // Its log has no gap, and following it works with the new daemon.
+    let logged = daemon.cli_ok(&["logs", "ticker"]);
+    let numbers: Vec<u64> = logged.lines().map(|l| l[5..].parse().unwrap()).collect();
+    assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "nothing lost while the daemon was down");
+    let mut follower = std::process::Command::new(support::binary("orchestrate"))
+        .args(["--socket", daemon.socket.to_str().unwrap(), "logs", "-f", "--tail", "0", "ticker"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(follower.stdout.take().unwrap()), &mut line)
+        .unwrap();
+    assert!(line.starts_with("tick "), "{line:?}");
+    daemon.cli_ok(&["stop", "ticker"]);
+    assert!(follower.wait().unwrap().success(), "the follow ends when the container stops");
+    assert_eq!(daemon.inspect("ticker")["State"]["ExitCode"], 143);
+    support::wait_gone(pid);
+}
+
+#[test]
+fn exits_while_the_daemon_is_down_are_reported_with_their_code() {
+    let mut daemon = TestDaemon::start();
+    let fifo = daemon.dir.join("go");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let script = format!("read line < {}; exit 42", fifo.display());
+    daemon.run(&["--name", "later", "--", "sh", "-c", &script]);
+    let removable = daemon.run(&[
+        "--rm",
+        "--name",
+        "brief",
+        "--",
+        "sh",
+        "-c",
+        &format!("read line < {}; exit 1", fifo.display()),
+    ]);
+    daemon.kill_daemon();
+    // Both read the same fifo: two lines release both.
+    std::fs::write(&fifo, "go\ngo\n").unwrap();
+    let dir = daemon.container_dir(&daemon.inspect_id_on_disk("later"));
+    eventually("the shim recorded the exit", || dir.join("exit").exists());
+    eventually("the --rm container's shim finished", || {
+        daemon.container_dir(&removable).join("exit").exists()
+    });
+
+    daemon.restart_daemon();
+    let inspect = daemon.inspect("later");
+    assert_eq!(inspect["State"]["Status"], "exited");
+    assert_eq!(inspect["State"]["ExitCode"], 42);
+    assert_ne!(inspect["State"]["FinishedAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(
+        daemon.api("GET", "/containers/brief/json", None).0,
+        404,
+        "--rm applies even if no daemon saw the exit"
+    );
+    assert!(!daemon.container_dir(&removable).exists());
+}
+
+#[test]
+fn a_killed_shim_is_an_exit_never_a_running_container() {
+    let daemon = TestDaemon::start();
+    let id = daemon.run(&["--name", "orphaned", "--", "sleep", "1000"]);
+    let pid = pid_of(&daemon, "orphaned");
+    let shim: i32 =
+        support::read_to_string(&daemon.container_dir(&id).join("shim.pid")).trim().parse().unwrap();
+    common::sys::kill(shim, libc::SIGKILL).unwrap();
+    // The daemon learns it from the watch connection's end, at once.
+    daemon.wait_status("orphaned", "exited");
+    let inspect = daemon.inspect("orphaned");
+    assert_eq!(inspect["State"]["ExitCode"], 255);
+    assert!(inspect["State"]["Error"].as_str().unwrap().contains("shim died"), "{inspect}");
+    eventually("PR_SET_PDEATHSIG took the container with its shim", || !exists(pid));
+    // It can run again.
+    daemon.cli_ok(&["start", "orphaned"]);
+    assert_eq!(daemon.status("orphaned"), "running");
+}
+
+#[test]
+fn a_shim_killed_while_the_daemon_is_down_is_found_dead() {
+    let mut daemon = TestDaemon::start();
+    let id = daemon.run(&["--name", "lost", "--", "sleep", "1000"]);
+    let shim: i32 =
+        support::read_to_string(&daemon.container_dir(&id).join("shim.pid")).trim().parse().unwrap();
+    daemon.kill_daemon();
+    common::sys::kill(shim, libc::SIGKILL).unwrap();
+    eventually("the shim is gone", || !is_alive(shim));
+    std::thread::sleep(Duration::from_millis(50));
+    daemon.restart_daemon();
+    let inspect = daemon.inspect("lost");
+    assert_eq!(inspect["State"]["Status"], "exited", "a dead shim without an exit file is never running");
+    assert_eq!(inspect["State"]["ExitCode"], 255);
+}
