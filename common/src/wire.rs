@@ -83,6 +83,12 @@ pub struct ContainerConfig {
     pub created_at: String,
     /// Empty until the first start.
     pub started_at: String,
+    /// Restarts made by the restart policy (Docker's `RestartCount`); kept
+    /// here so `on-failure:N` still counts after a daemon restart.
+    pub restart_count: u64,
+    /// Stopped by `stop`: `unless-stopped` and `on-failure` leave it stopped,
+    /// even across daemon restarts; a `start` clears it.
+    pub manually_stopped: bool,
 }
 
 impl ContainerConfig {
@@ -114,6 +120,8 @@ impl ContainerConfig {
             "stop_timeout": self.stop_timeout,
             "created_at": self.created_at,
             "started_at": self.started_at,
+            "restart_count": self.restart_count,
+            "manually_stopped": self.manually_stopped,
         })
     }
 
@@ -159,6 +167,8 @@ impl ContainerConfig {
             stop_timeout: value.get("stop_timeout").and_then(Value::as_i64),
             created_at: text("created_at").unwrap_or_default(),
             started_at: text("started_at").unwrap_or_default(),
+            restart_count: value.get("restart_count").and_then(Value::as_u64).unwrap_or(0),
+            manually_stopped: flag("manually_stopped"),
         })
     }
 }
@@ -343,6 +353,8 @@ mod tests {
             stop_timeout: Some(3),
             created_at: "2026-01-01T00:00:00.000000000Z".into(),
             started_at: String::new(),
+            restart_count: 2,
+            manually_stopped: true,
         };
         assert_eq!(ContainerConfig::from_json(&config.to_json()), Some(config));
     }

@@ -34,7 +34,6 @@ pub struct ContainerState {
     /// Why the last start failed or the last run ended abnormally.
     pub error: String,
     pub finished_at: String,
-    pub restart_count: u64,
     /// Runs started so far: each start gets a new number, so an exit reported
     /// late for an earlier run can never end the current one.
     pub run: u64,
@@ -48,6 +47,9 @@ pub struct ContainerState {
     /// The live log file's inode when `log_generation` last grew (0: not
     /// known): followers compare their file with it to notice a rotation.
     pub log_inode: u64,
+    /// Restarts in a row without a run of `restart_policy::STEADY_RUN`: the
+    /// exponent of the back-off.
+    pub restarts_in_a_row: u32,
     /// An operation (start, stop, rm, …) is in flight; others queue behind it.
     busy: bool,
 }
@@ -70,10 +72,10 @@ impl Container {
                 exit_code: 0,
                 error: String::new(),
                 finished_at: String::new(),
-                restart_count: 0,
                 run: 0,
                 exits: 0,
                 removed: false,
+                restarts_in_a_row: 0,
                 log_generation: 0,
                 log_inode: 0,
                 busy: false,

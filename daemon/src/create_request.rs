@@ -72,6 +72,8 @@ pub fn parse(body: &[u8], id: &str, name: &str) -> Result<ContainerConfig, ApiEr
         stop_timeout: value.get("StopTimeout").and_then(Value::as_i64),
         created_at: common::time::now_rfc3339(),
         started_at: String::new(),
+        restart_count: 0,
+        manually_stopped: false,
     };
     reject_nul_bytes(&config)?;
     Ok(config)

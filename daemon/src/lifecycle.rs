@@ -12,12 +12,14 @@ use std::time::Duration;
 use common::names;
 use common::signals::parse_signal;
 use common::state::{decide, Action, Decision, State};
+use common::time::parse_rfc3339;
 use common::wire::{ShimRequest, SignalScope};
 
 use crate::api_error::ApiError;
-use crate::container::Container;
+use crate::container::{Container, ContainerState};
 use crate::create_request;
 use crate::engine::Engine;
+use crate::restart_policy;
 use crate::shim_link::{self, LaunchFailure};
 
 /// Docker's default grace period between the stop signal and SIGKILL.
@@ -102,6 +104,12 @@ impl Engine {
         let _operation = container.begin_operation();
         match decide(Action::Stop, container.status()) {
             Decision::Go(_) => {
+                // Marked first: the exit this causes must not be restarted.
+                let config = container.update(|state| {
+                    state.config.manually_stopped = true;
+                    state.config.clone()
+                });
+                write_meta(container, &config)?;
                 self.stop_processes(container, timeout, signal)?;
                 self.emit(container, "stop", &[]);
                 Ok(())
@@ -278,6 +286,7 @@ impl Engine {
     fn launch(self: &Arc<Self>, container: &Arc<Container>) -> Result<(), ApiError> {
         let config = container.update(|state| {
             state.config.started_at = common::time::now_rfc3339();
+            state.config.manually_stopped = false;
             state.config.clone()
         });
         write_meta(container, &config)?;
@@ -328,7 +337,7 @@ impl Engine {
             });
         };
         shim_link::watch(container.dir.clone(), on_log_grew, move |record, error| {
-            let auto_remove = container.update(|state| {
+            let (auto_remove, restart_after) = container.update(|state| {
                 let current = state.run == run && state.status.has_processes();
                 if current {
                     state.status = State::Exited;
@@ -346,11 +355,38 @@ impl Engine {
                         &[("exitCode", record.exit_code.to_string())],
                     );
                 }
-                current && state.config.auto_remove
+                let restart_after = (current && !state.config.auto_remove)
+                    .then(|| plan_restart(state, record.exit_code, false))
+                    .flatten();
+                (current && state.config.auto_remove, restart_after)
             });
             if auto_remove {
                 // Fails harmlessly if the container was started again meanwhile.
                 let _ = engine.remove(&container, &container.id, false);
+            }
+            if let Some(delay) = restart_after {
+                engine.restart_later(&container, delay);
+            }
+        });
+    }
+
+    /// Starts the container again after `delay`, unless it is stopped or
+    /// removed meanwhile (a `stop` turns `restarting` into `exited`). The wait
+    /// is on the container's `Condvar`, so a `stop` ends it at once.
+    pub fn restart_later(self: &Arc<Self>, container: &Arc<Container>, delay: std::time::Duration) {
+        let engine = self.clone();
+        let container = container.clone();
+        std::thread::spawn(move || {
+            let cancelled = container.wait_until(Some(delay), |state| state.status != State::Restarting);
+            if cancelled {
+                return;
+            }
+            let _operation = container.begin_operation();
+            if container.status() != State::Restarting {
+                return;
+            }
+            if engine.launch(&container).is_err() {
+                container.update(|state| state.status = State::Exited);
             }
         });
     }
@@ -382,6 +418,11 @@ impl Engine {
                 timeout.or(state.config.stop_timeout).unwrap_or(DEFAULT_STOP_TIMEOUT_SECONDS),
             )
         };
+        if container.status() == State::Restarting {
+            // Nothing runs during the back-off: stopping cancels the restart.
+            container.update(|state| state.status = State::Exited);
+            return Ok(());
+        }
         let exited = |state: &crate::container::ContainerState| !state.status.has_processes();
         if stop_signal != libc::SIGKILL && stop_timeout != 0 {
             // A shim that already finished answers "not running": the exit is on its way.
@@ -405,6 +446,35 @@ impl Engine {
             Err(ApiError::Internal(format!("container {} did not exit after SIGKILL", container.id)))
         }
     }
+}
+
+/// Asks the restart policy about an exit just recorded in `state`; if it says
+/// restart, the container becomes `restarting` and the back-off is returned.
+/// Called under the container's lock, inside the change that records the exit.
+pub fn plan_restart(
+    state: &mut ContainerState,
+    exit_code: i32,
+    at_daemon_start: bool,
+) -> Option<std::time::Duration> {
+    if !restart_policy::should_restart(&state.config, exit_code, at_daemon_start) {
+        return None;
+    }
+    let ran_for = match (parse_rfc3339(&state.config.started_at), parse_rfc3339(&state.finished_at)) {
+        (Some(start), Some(end)) => std::time::Duration::from_nanos((end - start).max(0) as u64),
+        _ => std::time::Duration::ZERO,
+    };
+    if ran_for >= restart_policy::STEADY_RUN {
+        state.restarts_in_a_row = 0;
+    }
+    let delay = if at_daemon_start {
+        std::time::Duration::ZERO
+    } else {
+        restart_policy::backoff(state.restarts_in_a_row)
+    };
+    state.restarts_in_a_row += 1;
+    state.config.restart_count += 1;
+    state.status = State::Restarting;
+    Some(delay)
 }
 
 /// Writes the container's configuration to `meta.json`, atomically.

@@ -19,6 +19,7 @@ mod log_follow;
 mod logs;
 mod recovery;
 mod registry;
+mod restart_policy;
 mod routes;
 mod shim_link;
 mod system;

@@ -76,6 +76,15 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
             // An --rm container that exited while no daemon was there.
             let _ = engine.remove(&container, &name, false);
             found.discarded += 1;
+        } else if let Some(delay) = container.update(|state| {
+            // A restart policy that should have fired while no daemon was there fires now.
+            let code = state.exit_code;
+            (state.status == State::Exited)
+                .then(|| crate::lifecycle::plan_restart(state, code, true))
+                .flatten()
+        }) {
+            engine.restart_later(&container, delay);
+            found.running += 1;
         } else {
             found.stopped += 1;
         }

@@ -46,7 +46,7 @@ pub fn inspect(container: &Container) -> Value {
         "HostsPath": "",
         "LogPath": container.dir.log(),
         "Name": format!("/{}", config.name),
-        "RestartCount": state.restart_count,
+        "RestartCount": state.config.restart_count,
         "Driver": "none",
         "Platform": "linux",
         "MountLabel": "",
