@@ -45,6 +45,12 @@ fn always_restarts_until_stopped_by_hand() {
     assert_eq!(daemon.status("phoenix"), "exited");
     daemon.cli_ok(&["start", "phoenix"]);
     eventually("the policy applies again after a start", || restart_count(&daemon, "phoenix") > count);
+    // A kill is a manual stop too, as in Docker.
+    daemon.run(&["--name", "killed", "--restart", "always", "--", "sleep", "1000"]);
+    daemon.cli_ok(&["kill", "killed"]);
+    daemon.wait_status("killed", "exited");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!((daemon.status("killed"), restart_count(&daemon, "killed")), ("exited".to_string(), 0));
     daemon.cli_ok(&["rm", "-f", "phoenix"]);
 }
 

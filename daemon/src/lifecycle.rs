@@ -123,7 +123,16 @@ impl Engine {
     pub fn kill(&self, container: &Container, reference: &str, signal: i32) -> Result<(), ApiError> {
         let _operation = container.begin_operation();
         match decide(Action::Kill, container.status()) {
-            Decision::Allowed => self.send_signal(container, signal).map_err(ApiError::Internal),
+            Decision::Allowed => {
+                // As in Docker, a kill is a manual stop: the policy leaves
+                // the container down afterwards.
+                let config = container.update(|state| {
+                    state.config.manually_stopped = true;
+                    state.config.clone()
+                });
+                write_meta(container, &config)?;
+                self.send_signal(container, signal).map_err(ApiError::Internal)
+            }
             _ => Err(wrong_state(Action::Kill, container, reference)),
         }
     }

@@ -1,7 +1,7 @@
 //! Restart policies (`--restart`, `HostConfig.RestartPolicy`), with Docker's
 //! rules: `no` never restarts; `on-failure[:N]` restarts after a non-zero exit,
 //! at most N times when N is set; `always` restarts after any exit;
-//! `unless-stopped` likewise. A container stopped with `stop` is left stopped;
+//! `unless-stopped` likewise. A container stopped with `stop` or `kill` is left stopped;
 //! when the daemon starts, `always` brings it back all the same. Restarts wait
 //! a back-off that doubles from 100 ms up to a minute, and starts again from
 //! 100 ms after a run of ten seconds (docs/03-state-machine.md).
