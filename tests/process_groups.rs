@@ -66,3 +66,25 @@ fn a_signal_goes_to_the_whole_group() {
     assert_eq!(daemon.cli_ok(&["wait", "term"]), "5\n");
     assert!(daemon.cli_ok(&["logs", "term"]).contains("inner-got-term"), "the grandchild got the signal too");
 }
+
+#[test]
+fn top_lists_every_process_of_the_container() {
+    let daemon = TestDaemon::start();
+    let (id, pids) = family(&daemon, "listed");
+    let output = daemon.cli_ok(&["top", "listed"]);
+    let mut lines = output.lines();
+    assert!(lines.next().unwrap().starts_with("UID"), "{output}");
+    let listed: Vec<i32> = lines.map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap()).collect();
+    let mut expected = pids.clone();
+    expected.sort();
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, expected, "top shows exactly the processes of {id}");
+    let (status, answer) = daemon.api("GET", "/containers/listed/top", None);
+    assert_eq!(status, 200);
+    assert_eq!(answer["Titles"][7], "CMD");
+    daemon.cli_ok(&["stop", "listed"]);
+    let refused = daemon.cli(&["top", "listed"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(support::stderr(&refused).contains("is not running"));
+}

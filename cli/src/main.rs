@@ -38,6 +38,7 @@ Commands:
   wait      Block until containers stop, then print their exit codes
   rename    Rename a container
   events    Print container events as they happen
+  top       Display the running processes of a container
   version   Show client and daemon versions
   info      Show daemon-wide information
 

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod json_file;
 pub mod names;
 pub mod paths;
+pub mod proc;
 pub mod signals;
 pub mod spawn;
 pub mod state;

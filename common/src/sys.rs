@@ -453,3 +453,14 @@ pub fn set_pipe_size(fd: RawFd, bytes: usize) -> Result<(), SysError> {
     check("fcntl(F_SETPIPE_SZ)", unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, bytes as c_int) })?;
     Ok(())
 }
+
+/// Clock ticks per second, the unit of CPU and start times in `/proc`.
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf takes a plain integer and has no side effects.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as u64
+    } else {
+        100
+    }
+}

@@ -23,6 +23,7 @@ mod restart_policy;
 mod routes;
 mod shim_link;
 mod system;
+mod top;
 mod views;
 
 use std::path::PathBuf;

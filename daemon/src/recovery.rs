@@ -54,7 +54,8 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
                 state.pid = common::atomic_file::read_number(&dir.pid()).unwrap_or(0);
                 // The truth comes from the process, not from memory: a main
                 // process stopped by SIGSTOP means the container was paused.
-                state.status = if is_stopped(state.pid) { State::Paused } else { State::Running };
+                let stopped = common::proc::stat(state.pid).is_some_and(|s| s.state == 'T');
+                state.status = if stopped { State::Paused } else { State::Running };
                 state.run = 1;
             } else if shim_link::has_exit_file(&dir) || dir.shim_pid().exists() {
                 let (record, error) = shim_link::read_exit(&dir);
@@ -95,11 +96,4 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
 fn read_config(path: &std::path::Path) -> Option<ContainerConfig> {
     let bytes = std::fs::read(path).ok()?;
     ContainerConfig::from_json(&serde_json::from_slice(&bytes).ok()?)
-}
-
-/// True if the process is stopped (state `T` in `/proc/PID/stat`).
-fn is_stopped(pid: i32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    let after_name = stat.rfind(')').map(|i| &stat[i + 1..]).unwrap_or("");
-    after_name.split_whitespace().next() == Some("T")
 }

@@ -45,6 +45,20 @@ pub fn handle(engine: &Arc<Engine>, request: Request) {
             Err(error) => respond_error(request, &error),
         },
         (Method::Get, ["containers", reference, "logs"]) => logs::handle(engine, request, reference, &query),
+        (Method::Get, ["containers", reference, "top"]) => {
+            let answer = engine.find(reference).and_then(|container| {
+                if query.get("ps_args").is_some_and(|a| !a.is_empty()) {
+                    return Err(ApiError::BadRequest(
+                        "ps_args is not supported: top reads /proc itself".into(),
+                    ));
+                }
+                crate::top::processes(&container)
+            });
+            match answer {
+                Ok(value) => respond_json(request, 200, &value),
+                Err(error) => respond_error(request, &error),
+            }
+        }
         (Method::Post, ["containers", reference, "wait"]) => wait(engine, request, reference, &query),
         (Method::Post, ["containers", reference, "attach"]) => {
             crate::attach::handle(engine, request, reference, &query)

@@ -2,28 +2,13 @@
 //! whose parent dies is re-parented to the shim instead of to PID 1, so even a
 //! grandchild that left the container's process group (`setsid`) stays ours to
 //! find, kill and reap. Descendants whose parents are still alive are found
-//! through `/proc` (docs/05-subreaper.md, prctl(2), proc(5)).
-
-use std::collections::HashMap;
+//! through `/proc` (`common::proc`; docs/05-subreaper.md, prctl(2)).
 
 use common::sys::{self, Pid};
 
-/// Every living descendant of this process, children first.
+/// Every living descendant of this process, parents before children.
 pub fn descendants() -> Vec<Pid> {
-    let parents = process_parents();
-    let mut children_of: HashMap<Pid, Vec<Pid>> = HashMap::new();
-    for (&pid, &parent) in &parents {
-        children_of.entry(parent).or_default().push(pid);
-    }
-    let mut found = Vec::new();
-    let mut queue = vec![sys::getpid()];
-    while let Some(pid) = queue.pop() {
-        for &child in children_of.get(&pid).map(Vec::as_slice).unwrap_or(&[]) {
-            found.push(child);
-            queue.push(child);
-        }
-    }
-    found
+    common::proc::descendants(sys::getpid())
 }
 
 /// Sends `signal` to every descendant. A process that died in the meantime
@@ -50,42 +35,8 @@ pub fn kill_everything(process_group: Pid) {
         // SIGKILL is delivered before kill(2) returns for a process that is
         // not in uninterruptible sleep; look again for children forked meanwhile.
         std::thread::yield_now();
-        if descendants().iter().all(|&pid| is_zombie(pid)) {
+        if descendants().iter().all(|&pid| common::proc::is_dead(pid)) {
             return;
         }
     }
-}
-
-/// pid → parent pid of every process on the machine, from `/proc/PID/stat`,
-/// leaving out zombies: they are already dead and wait only to be reaped.
-fn process_parents() -> HashMap<Pid, Pid> {
-    let mut parents = HashMap::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return parents };
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<Pid>().ok()) else {
-            continue;
-        };
-        if let Some((state, parent)) = read_stat(pid) {
-            if state != 'Z' {
-                parents.insert(pid, parent);
-            }
-        }
-    }
-    parents
-}
-
-fn is_zombie(pid: Pid) -> bool {
-    read_stat(pid).is_none_or(|(state, _)| state == 'Z')
-}
-
-/// The state letter and parent PID from `/proc/PID/stat`. The command name in
-/// parentheses may itself contain spaces and parentheses, so parsing starts
-/// after the last `)`.
-fn read_stat(pid: Pid) -> Option<(char, Pid)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let parent = fields.next()?.parse().ok()?;
-    Some((state, parent))
 }

@@ -13,6 +13,7 @@ mod logs;
 mod ps;
 mod run;
 mod system;
+mod top;
 
 /// Runs `command` with its arguments; returns the process exit code.
 pub fn run(command: &str, args: &[OsString], api: &mut Api) -> Result<i32, CliError> {
@@ -34,6 +35,7 @@ pub fn run(command: &str, args: &[OsString], api: &mut Api) -> Result<i32, CliEr
         "inspect" => inspect::inspect(parser, api),
         "logs" => logs::logs(parser, api),
         "events" => events::events(parser, api),
+        "top" => top::top(parser, api),
         "version" => system::version(parser, api),
         "info" => system::info(parser, api),
         other => Err(CliError::new(
@@ -94,4 +96,25 @@ impl Filters {
         let json = serde_json::to_string(&self.0).expect("invariant: a map of strings serializes");
         (!self.0.is_empty()).then(|| format!("filters={}", crate::http_client::encode(&json)))
     }
+}
+
+/// Rows as the docker CLI prints tables: each column as wide as its widest
+/// cell, three spaces apart, no trailing blanks.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> =
+        (0..columns).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (column, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if column + 1 < columns {
+                line.push_str(&" ".repeat(widths[column] - cell.chars().count() + 3));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use common::human_time::human_duration;
 use common::ids::short;
 
-use super::{help, usage_error, value, Filters};
+use super::{aligned, help, usage_error, value, Filters};
 use crate::api::{Api, CliError};
 
 const PS_HELP: &str = "\
@@ -123,22 +123,7 @@ fn table(containers: &[Value], no_trunc: bool) -> String {
             name_of(container),
         ]);
     }
-    let columns = rows[0].len();
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (column, cell) in row.iter().enumerate() {
-            line.push_str(cell);
-            if column + 1 < columns {
-                line.push_str(&" ".repeat(widths[column] - cell.chars().count() + 3));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    aligned(&rows)
 }
 
 #[cfg(test)]
