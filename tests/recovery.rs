@@ -62,22 +62,19 @@ fn running_containers_survive_a_killed_daemon() {
 #[test]
 fn exits_while_the_daemon_is_down_are_reported_with_their_code() {
     let mut daemon = TestDaemon::start();
-    let fifo = daemon.dir.join("go");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let script = format!("read line < {}; exit 42", fifo.display());
+    // One fifo each: a line left in a fifo nobody holds open is lost.
+    let fifos = [daemon.dir.join("go1"), daemon.dir.join("go2")];
+    for fifo in &fifos {
+        assert!(std::process::Command::new("mkfifo").arg(fifo).status().unwrap().success());
+    }
+    let script = format!("read line < {}; exit 42", fifos[0].display());
     daemon.run(&["--name", "later", "--", "sh", "-c", &script]);
-    let removable = daemon.run(&[
-        "--rm",
-        "--name",
-        "brief",
-        "--",
-        "sh",
-        "-c",
-        &format!("read line < {}; exit 1", fifo.display()),
-    ]);
+    let script = format!("read line < {}; exit 1", fifos[1].display());
+    let removable = daemon.run(&["--rm", "--name", "brief", "--", "sh", "-c", &script]);
     daemon.kill_daemon();
-    // Both read the same fifo: two lines release both.
-    std::fs::write(&fifo, "go\ngo\n").unwrap();
+    for fifo in &fifos {
+        std::fs::write(fifo, "go\n").unwrap();
+    }
     let dir = daemon.container_dir(&daemon.inspect_id_on_disk("later"));
     eventually("the shim recorded the exit", || dir.join("exit").exists());
     eventually("the --rm container's shim finished", || {
