@@ -121,38 +121,34 @@ impl Container {
     /// Blocks until `done` holds for the state, or `timeout` passes (`None`:
     /// no limit). Returns whether `done` held. Woken by every `update`.
     pub fn wait_until(&self, timeout: Option<Duration>, done: impl Fn(&ContainerState) -> bool) -> bool {
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
-        let mut state = self.lock();
-        while !done(&state) {
-            state = match deadline {
-                None => self.changed.wait(state).expect("invariant: container lock not poisoned"),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return false;
-                    }
-                    self.changed.wait_timeout(state, left).expect("invariant: container lock not poisoned").0
-                }
-            };
-        }
-        true
+        self.wait_then(timeout, |state| done(state).then_some(())).is_some()
     }
 
     /// Blocks until `check` returns something for the state, or `timeout`
-    /// passes (`None`), and returns it — in the same lock as the wait, so a
-    /// woken waiter takes the lock once, not twice.
-    pub fn wait_then<T>(&self, timeout: Duration, check: impl Fn(&ContainerState) -> Option<T>) -> Option<T> {
-        let deadline = Instant::now() + timeout;
+    /// passes (`None`: no limit), and returns it — in the same lock as the
+    /// wait, so a woken waiter takes the lock once, not twice. The one wait
+    /// loop on the container's `Condvar`.
+    pub fn wait_then<T>(
+        &self,
+        timeout: Option<Duration>,
+        check: impl Fn(&ContainerState) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         let mut state = self.lock();
         loop {
             if let Some(found) = check(&state) {
                 return Some(found);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            state = self.changed.wait_timeout(state, left).expect("invariant: container lock not poisoned").0;
+            state = match deadline {
+                None => self.changed.wait(state).expect("invariant: container lock not poisoned"),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    self.changed.wait_timeout(state, left).expect("invariant: container lock not poisoned").0
+                }
+            };
         }
     }
 }

@@ -125,7 +125,7 @@ pub fn send_log(
         // One lock for the wait and the next snapshot: with a hundred
         // followers woken at once, every lock taken is contended.
         snapshot = container
-            .wait_then(FOLLOW_HEARTBEAT, |state| {
+            .wait_then(Some(FOLLOW_HEARTBEAT), |state| {
                 let next = LogSnapshot::of(state);
                 (next.generation != snapshot.generation || !next.running).then_some(next)
             })

@@ -182,19 +182,30 @@ pub fn wait_for_exit(api: &mut Api, name: &str, condition: Option<&str>) -> Resu
     let query = condition.map(|c| format!("?condition={c}")).unwrap_or_default();
     // A wait can last long: `Connection: close` lets the daemon's HTTP layer
     // release the connection's reader at once (docs/06-daemon-threads.md).
-    let mut response =
-        api.client.request_last("POST", &container_path(name, &format!("/wait{query}")), None)?;
+    let response = api.client.request_last("POST", &container_path(name, &format!("/wait{query}")), None)?;
     if response.status != 200 {
         return Err(daemon_error(response));
     }
+    read_wait_answer(response, 1)
+}
+
+/// The body of a `wait` answer, `{"Error":null,"StatusCode":N}`: the exit
+/// code, or — as the docker CLI has it — exit 125 with `Error waiting for
+/// container: …`. A body that is no such answer fails with `failure_code`.
+pub fn read_wait_answer(
+    mut response: crate::http_client::Response<'_>,
+    failure_code: i32,
+) -> Result<i32, CliError> {
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut response, &mut body)?;
-    let answer: Value =
-        serde_json::from_slice(&body).map_err(|e| CliError::new(format!("bad wait answer: {e}"), 1))?;
+    let bad = |why: String| CliError::new(format!("bad wait answer: {why}"), failure_code);
+    let answer: Value = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
     if let Some(message) = answer.pointer("/Error/Message").and_then(Value::as_str) {
         return Err(CliError::new(format!("Error waiting for container: {message}"), 125));
     }
-    Ok(answer.get("StatusCode").and_then(Value::as_i64).unwrap_or(-1) as i32)
+    let code =
+        answer.get("StatusCode").and_then(Value::as_i64).ok_or_else(|| bad("no StatusCode".to_string()))?;
+    Ok(code as i32)
 }
 
 const RENAME_HELP: &str = "\

@@ -100,7 +100,7 @@ fn attach_and_start(api: &mut Api, name: &str, tty: bool, auto_remove: bool) -> 
     let mut waiter = api.client.another();
     let condition = if auto_remove { "removed" } else { "next-exit" };
     let wait_path = container_path(name, &format!("/wait?condition={condition}"));
-    let mut wait_response = waiter.request_last("POST", &wait_path, None)?;
+    let wait_response = waiter.request_last("POST", &wait_path, None)?;
     if wait_response.status != 200 {
         return Err(daemon_error(wait_response));
     }
@@ -108,14 +108,7 @@ fn attach_and_start(api: &mut Api, name: &str, tty: bool, auto_remove: bool) -> 
     // Ends when the daemon closes the stream: the container has stopped and
     // every byte was delivered.
     super::logs::print_output(output, tty, true)?;
-    let mut body = Vec::new();
-    std::io::Read::read_to_end(&mut wait_response, &mut body)?;
-    let answer: Value =
-        serde_json::from_slice(&body).map_err(|e| CliError::new(format!("bad wait answer: {e}"), 125))?;
-    if let Some(message) = answer.pointer("/Error/Message").and_then(Value::as_str) {
-        return Err(CliError::new(format!("Error waiting for container: {message}"), 125));
-    }
-    Ok(answer.get("StatusCode").and_then(Value::as_i64).unwrap_or(125) as i32)
+    super::control::read_wait_answer(wait_response, 125)
 }
 
 /// Starts the container; a command that cannot run exits 127 or 126.
