@@ -8,6 +8,7 @@
 
 pub mod atomic_file;
 pub mod chunked;
+pub mod detach_keys;
 pub mod human_time;
 pub mod ids;
 pub mod json_file;

@@ -25,6 +25,9 @@ pub struct ExecPlan {
     pub fd_map: Vec<(RawFd, RawFd)>,
     pub new_session: bool,
     pub new_process_group: bool,
+    /// Stdin is a pseudo-terminal that becomes the new session's controlling
+    /// terminal (requires `new_session`).
+    pub controlling_terminal: bool,
     /// Signal the child gets when its parent (the caller) dies.
     pub parent_death_signal: Option<i32>,
 }
@@ -75,6 +78,7 @@ impl ExecPlan {
             fd_map: Vec::new(),
             new_session: false,
             new_process_group: false,
+            controlling_terminal: false,
             parent_death_signal: None,
         })
     }
@@ -94,6 +98,7 @@ impl ExecPlan {
             fd_map: &self.fd_map,
             new_session: self.new_session,
             new_process_group: self.new_process_group,
+            controlling_terminal: self.controlling_terminal,
             parent_death_signal: self.parent_death_signal.map(|signal| (signal, sys::getpid())),
         };
         let (error_read, error_write) = sys::pipe_cloexec()?;

@@ -90,6 +90,10 @@ pub struct ChildSetup<'a> {
     pub fd_map: &'a [(RawFd, RawFd)],
     pub new_session: bool,
     pub new_process_group: bool,
+    /// Make stdin (a pseudo-terminal's slave, after `fd_map`) the controlling
+    /// terminal of the new session (TIOCSCTTY): what lets a shell do job
+    /// control and lets Ctrl-C reach the foreground process group.
+    pub controlling_terminal: bool,
     /// The signal the kernel sends the child when its parent dies, and the
     /// parent's PID, to notice a parent that died before the prctl took effect.
     pub parent_death_signal: Option<(c_int, Pid)>,
@@ -159,6 +163,9 @@ pub fn exec_in_child(setup: &ChildSetup) -> (ChildStep, i32) {
             if ret == -1 {
                 return (ChildStep::Setup, last_errno());
             }
+        }
+        if setup.controlling_terminal && libc::ioctl(0, libc::TIOCSCTTY, 0) == -1 {
+            return (ChildStep::Setup, last_errno());
         }
         if let Some(cwd) = setup.cwd {
             if libc::chdir(cwd.as_ptr()) == -1 {
@@ -463,4 +470,196 @@ pub fn clock_ticks_per_second() -> u64 {
     } else {
         100
     }
+}
+
+/// A new descriptor for the same open file as `fd`, close-on-exec
+/// (fcntl F_DUPFD_CLOEXEC): a second handle on a socket that another part of
+/// the program reads through, so this one can write.
+pub fn dup_cloexec(fd: RawFd) -> Result<OwnedFd, SysError> {
+    // SAFETY: F_DUPFD_CLOEXEC takes plain integers and fails with EBADF if
+    // nothing is open at `fd`.
+    let new = check("fcntl(F_DUPFD_CLOEXEC)", unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: fcntl just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// True if `fd` is a socket (fstat(2)).
+pub fn is_socket(fd: RawFd) -> bool {
+    // SAFETY: stat is plain old data, filled in by fstat on success.
+    unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        libc::fstat(fd, &mut stat) == 0 && (stat.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+    }
+}
+
+/// The calling thread's ID, as `/proc/self/task/TID` names it (gettid(2)).
+pub fn thread_id() -> Pid {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+// ---------------------------------------------------------------------------
+// Passing descriptors over a Unix socket (SCM_RIGHTS, unix(7)).
+
+/// The most descriptors one message carries here (an exec's stdin, stdout, stderr).
+pub const MAX_PASSED_FDS: usize = 3;
+
+/// Sends `bytes` on the Unix socket `socket` with copies of `fds` attached:
+/// the receiver gets new descriptors for the same open files, as if it had
+/// `dup`ed them itself. Returns how many bytes went out.
+pub fn send_with_fds(socket: RawFd, bytes: &[u8], fds: &[RawFd]) -> Result<usize, SysError> {
+    assert!(!bytes.is_empty() && fds.len() <= MAX_PASSED_FDS, "invariant: one byte at least, few fds");
+    let mut control = [0u64; 8]; // room for CMSG_SPACE(3 * sizeof(int)), 8-byte aligned
+    let fd_bytes = std::mem::size_of_val(fds) as u32;
+    let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
+    // SAFETY: msghdr is plain old data; every pointer set below points into
+    // locals that outlive the sendmsg call, and the CMSG macros stay within
+    // `control`, which is larger than CMSG_SPACE of three descriptors.
+    unsafe {
+        let mut message: libc::msghdr = std::mem::zeroed();
+        message.msg_iov = &mut iov;
+        message.msg_iovlen = 1;
+        if !fds.is_empty() {
+            message.msg_control = control.as_mut_ptr().cast();
+            message.msg_controllen = libc::CMSG_SPACE(fd_bytes) as usize;
+            let header = libc::CMSG_FIRSTHDR(&message);
+            (*header).cmsg_level = libc::SOL_SOCKET;
+            (*header).cmsg_type = libc::SCM_RIGHTS;
+            (*header).cmsg_len = libc::CMSG_LEN(fd_bytes) as usize;
+            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(header).cast::<RawFd>(), fds.len());
+        }
+        let sent = libc::sendmsg(socket, &message, libc::MSG_NOSIGNAL);
+        if sent == -1 {
+            return Err(SysError { call: "sendmsg", errno: last_errno() });
+        }
+        Ok(sent as usize)
+    }
+}
+
+/// Receives bytes into `buffer` and any descriptors that came with them
+/// (close-on-exec). Returns the byte count (0: end-of-file) and the descriptors.
+pub fn receive_with_fds(socket: RawFd, buffer: &mut [u8]) -> Result<(usize, Vec<OwnedFd>), SysError> {
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: buffer.len() };
+    // SAFETY: as in send_with_fds; the kernel writes at most msg_controllen
+    // bytes of control data, and each SCM_RIGHTS entry it wrote is a new
+    // descriptor that nothing else in this process owns yet.
+    unsafe {
+        let mut message: libc::msghdr = std::mem::zeroed();
+        message.msg_iov = &mut iov;
+        message.msg_iovlen = 1;
+        message.msg_control = control.as_mut_ptr().cast();
+        message.msg_controllen = std::mem::size_of_val(&control);
+        let received = loop {
+            let ret = libc::recvmsg(socket, &mut message, libc::MSG_CMSG_CLOEXEC);
+            if ret != -1 {
+                break ret as usize;
+            }
+            let errno = last_errno();
+            if errno != libc::EINTR {
+                return Err(SysError { call: "recvmsg", errno });
+            }
+        };
+        let mut fds = Vec::new();
+        let mut header = libc::CMSG_FIRSTHDR(&message);
+        while !header.is_null() {
+            if (*header).cmsg_level == libc::SOL_SOCKET && (*header).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(header).cast::<RawFd>();
+                let count = ((*header).cmsg_len - libc::CMSG_LEN(0) as usize) / std::mem::size_of::<RawFd>();
+                for index in 0..count {
+                    fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(index))));
+                }
+            }
+            header = libc::CMSG_NXTHDR(&message, header);
+        }
+        Ok((received, fds))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Terminals: pseudo-terminals, window sizes, raw mode (pty(7), termios(3)).
+
+/// Opens a new pseudo-terminal pair: the master, which the shim reads and
+/// writes, and the slave, which becomes the container's stdin, stdout and
+/// stderr. Both are close-on-exec; neither becomes anyone's controlling
+/// terminal yet (that is `ChildSetup::controlling_terminal`).
+pub fn open_pty() -> Result<(OwnedFd, OwnedFd), SysError> {
+    // SAFETY: posix_openpt returns a new descriptor or -1.
+    let master = check("posix_openpt", unsafe {
+        libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC)
+    })?;
+    // SAFETY: posix_openpt just returned this descriptor and nothing else owns it.
+    let master = unsafe { OwnedFd::from_raw_fd(master) };
+    let mut name = [0 as c_char; 64];
+    // SAFETY: grantpt/unlockpt take the master; ptsname_r writes a NUL-terminated
+    // name of at most name.len() bytes into `name`.
+    unsafe {
+        check("grantpt", libc::grantpt(master.as_raw_fd()))?;
+        check("unlockpt", libc::unlockpt(master.as_raw_fd()))?;
+        let ret = libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len());
+        if ret != 0 {
+            return Err(SysError { call: "ptsname_r", errno: ret });
+        }
+    }
+    // SAFETY: `name` is NUL-terminated (ptsname_r succeeded).
+    let slave = check("open(pty slave)", unsafe {
+        libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC)
+    })?;
+    // SAFETY: open just returned this descriptor and nothing else owns it.
+    Ok((master, unsafe { OwnedFd::from_raw_fd(slave) }))
+}
+
+/// A terminal's size in character cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSize {
+    pub rows: u16,
+    pub columns: u16,
+}
+
+/// The size of the terminal at `fd` (TIOCGWINSZ), or `None` if it is not one.
+pub fn window_size(fd: RawFd) -> Option<WindowSize> {
+    // SAFETY: winsize is plain old data, filled in by the ioctl on success.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) == 0)
+            .then_some(WindowSize { rows: size.ws_row, columns: size.ws_col })
+    }
+}
+
+/// Sets the size of the terminal at `fd` (TIOCSWINSZ): the kernel then sends
+/// SIGWINCH to the terminal's foreground process group, as a resized xterm does.
+pub fn set_window_size(fd: RawFd, size: WindowSize) -> Result<(), SysError> {
+    let size = libc::winsize { ws_row: size.rows, ws_col: size.columns, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: the ioctl reads a winsize from a valid pointer.
+    check("ioctl(TIOCSWINSZ)", unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &size) })?;
+    Ok(())
+}
+
+/// A terminal's settings (termios(3)), kept to be restored later.
+pub type TerminalSettings = libc::termios;
+
+/// The current settings of the terminal at `fd`.
+pub fn terminal_settings(fd: RawFd) -> Result<TerminalSettings, SysError> {
+    // SAFETY: termios is plain old data, filled in by tcgetattr on success.
+    unsafe {
+        let mut settings: libc::termios = std::mem::zeroed();
+        check("tcgetattr", libc::tcgetattr(fd, &mut settings))?;
+        Ok(settings)
+    }
+}
+
+/// Applies `settings` to the terminal at `fd` once pending output is written.
+pub fn set_terminal_settings(fd: RawFd, settings: &TerminalSettings) -> Result<(), SysError> {
+    // SAFETY: tcsetattr reads a termios from a valid pointer.
+    check("tcsetattr", unsafe { libc::tcsetattr(fd, libc::TCSADRAIN, settings) })?;
+    Ok(())
+}
+
+/// `settings` changed to raw mode (cfmakeraw(3)): no echo, no line editing,
+/// no signals from Ctrl-C or Ctrl-Z, every byte passed on as it is typed.
+pub fn raw_settings(settings: &TerminalSettings) -> TerminalSettings {
+    let mut raw = *settings;
+    // SAFETY: cfmakeraw only changes the flags of the termios it is given.
+    unsafe { libc::cfmakeraw(&mut raw) };
+    raw
 }

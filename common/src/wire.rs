@@ -260,8 +260,8 @@ pub enum SignalScope {
     All,
 }
 
-/// One request on `shim.sock`: a JSON object on one line. Later requests
-/// (stdin, resize, exec) are further `op`s of the same shape.
+/// One request on `shim.sock`: a JSON object on one line, answered by one
+/// reply line (`ShimReply`), which may carry descriptors (SCM_RIGHTS).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShimRequest {
     Signal {
@@ -272,6 +272,41 @@ pub enum ShimRequest {
     /// the shim sends one byte (`LOG_GREW`) whenever it appended to the log,
     /// and closes it when the container is over (docs/08-logs.md).
     Watch,
+    /// Asks for the container's stdin: the reply carries a copy of the write
+    /// end of its stdin pipe, or of its terminal's master side with a TTY
+    /// (docs/09-attach.md).
+    Stdin,
+    /// Closes the shim's own copy of the container's stdin pipe: once the
+    /// daemon has closed its copies too, the container reads end-of-file
+    /// (`StdinOnce`). With a TTY there is no end-of-file to give; nothing happens.
+    CloseStdin,
+    /// Sets the size of the container's terminal.
+    Resize {
+        rows: u16,
+        columns: u16,
+    },
+    /// Starts a process beside the container's main process, as the shim's
+    /// child. The reply carries its PID and its stdio: the terminal's master
+    /// side with a TTY, otherwise the pipes (stdin's write end when asked for,
+    /// stdout's and stderr's read ends). The connection stays open and gets
+    /// one more line, `{"exit_code":N}`, when the process has been reaped
+    /// (docs/11-exec.md).
+    Exec(ExecRequest),
+}
+
+/// What `docker exec` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    pub argv: Vec<String>,
+    /// `KEY=value` entries added to (or replacing) the container's environment.
+    pub env: Vec<String>,
+    /// The working directory; empty means the container's.
+    pub cwd: String,
+    pub tty: bool,
+    /// Whether the caller wants to write to the process's stdin.
+    pub stdin: bool,
+    /// Nobody reads the output: stdio goes to /dev/null and no descriptor is passed.
+    pub detach: bool,
 }
 
 /// The byte the shim sends on a watch connection after appending to the log.
@@ -286,12 +321,34 @@ impl ShimRequest {
                 "scope": match scope { SignalScope::Group => "group", SignalScope::All => "all" },
             }),
             ShimRequest::Watch => json!({ "op": "watch" }),
+            ShimRequest::Stdin => json!({ "op": "stdin" }),
+            ShimRequest::CloseStdin => json!({ "op": "close_stdin" }),
+            ShimRequest::Resize { rows, columns } => {
+                json!({ "op": "resize", "rows": rows, "columns": columns })
+            }
+            ShimRequest::Exec(exec) => json!({
+                "op": "exec",
+                "argv": exec.argv,
+                "env": exec.env,
+                "cwd": exec.cwd,
+                "tty": exec.tty,
+                "stdin": exec.stdin,
+                "detach": exec.detach,
+            }),
         };
         format!("{value}\n")
     }
 
     pub fn parse(line: &[u8]) -> Result<ShimRequest, String> {
         let value: Value = serde_json::from_slice(line).map_err(|error| format!("bad request: {error}"))?;
+        let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let size = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_u64)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or(format!("{key}: missing"))
+        };
         match value.get("op").and_then(Value::as_str) {
             Some("signal") => {
                 let signal = value.get("signal").and_then(Value::as_i64).ok_or("signal: missing number")?;
@@ -302,30 +359,92 @@ impl ShimRequest {
                 Ok(ShimRequest::Signal { signal: signal as i32, scope })
             }
             Some("watch") => Ok(ShimRequest::Watch),
+            Some("stdin") => Ok(ShimRequest::Stdin),
+            Some("close_stdin") => Ok(ShimRequest::CloseStdin),
+            Some("resize") => Ok(ShimRequest::Resize { rows: size("rows")?, columns: size("columns")? }),
+            Some("exec") => Ok(ShimRequest::Exec(ExecRequest {
+                argv: string_list(value.get("argv")),
+                env: string_list(value.get("env")),
+                cwd: value.get("cwd").and_then(Value::as_str).unwrap_or("").to_string(),
+                tty: flag("tty"),
+                stdin: flag("stdin"),
+                detach: flag("detach"),
+            })),
             Some(other) => Err(format!("unknown op \"{other}\"")),
             None => Err("request without an op".to_string()),
         }
     }
 }
 
-/// The shim's answer to one request: `{"ok":true}` or `{"error":"…"}`.
-pub fn shim_reply_line(result: &Result<(), String>) -> String {
+/// The shim's answer to one request: `{"ok":true}`, with the PID of a
+/// process it started (`exec`); or `{"error":"…"}`, with the exit code a
+/// process that could not start gets (126 or 127, as Docker's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShimReply {
+    pub pid: Option<i32>,
+}
+
+/// Why the shim refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShimRefusal {
+    pub message: String,
+    pub exit_code: Option<i32>,
+}
+
+impl ShimRefusal {
+    pub fn new(message: impl Into<String>) -> ShimRefusal {
+        ShimRefusal { message: message.into(), exit_code: None }
+    }
+}
+
+impl From<String> for ShimRefusal {
+    fn from(message: String) -> ShimRefusal {
+        ShimRefusal::new(message)
+    }
+}
+
+pub fn shim_reply_line(result: &Result<ShimReply, ShimRefusal>) -> String {
     let mut object = Map::new();
     match result {
-        Ok(()) => object.insert("ok".into(), Value::Bool(true)),
-        Err(message) => object.insert("error".into(), Value::String(message.clone())),
+        Ok(reply) => {
+            object.insert("ok".into(), Value::Bool(true));
+            if let Some(pid) = reply.pid {
+                object.insert("pid".into(), pid.into());
+            }
+        }
+        Err(refusal) => {
+            object.insert("error".into(), Value::String(refusal.message.clone()));
+            if let Some(code) = refusal.exit_code {
+                object.insert("exit_code".into(), code.into());
+            }
+        }
     };
     format!("{}\n", Value::Object(object))
 }
 
-/// Reads a reply line back into a result.
-pub fn parse_shim_reply(line: &str) -> Result<(), String> {
-    let value: Value =
-        serde_json::from_str(line.trim()).map_err(|_| format!("bad reply from shim: {line:?}"))?;
+/// Reads a reply line back.
+pub fn parse_shim_reply(line: &str) -> Result<ShimReply, ShimRefusal> {
+    let value: Value = serde_json::from_str(line.trim())
+        .map_err(|_| ShimRefusal::new(format!("bad reply from shim: {line:?}")))?;
     match value.get("error").and_then(Value::as_str) {
-        Some(message) => Err(message.to_string()),
-        None => Ok(()),
+        Some(message) => Err(ShimRefusal {
+            message: message.to_string(),
+            exit_code: value.get("exit_code").and_then(Value::as_i64).map(|code| code as i32),
+        }),
+        None => Ok(ShimReply { pid: value.get("pid").and_then(Value::as_i64).map(|pid| pid as i32) }),
     }
+}
+
+/// The last line on an exec connection: how the process ended.
+pub fn exec_exit_line(exit_code: i32) -> String {
+    format!("{}\n", json!({ "exit_code": exit_code }))
+}
+
+/// Reads that line back; `None` if the connection ended without it (the
+/// shim was killed).
+pub fn parse_exec_exit(line: &str) -> Option<i32> {
+    let value: Value = serde_json::from_str(line.trim()).ok()?;
+    value.get("exit_code").and_then(Value::as_i64).map(|code| code as i32)
 }
 
 #[cfg(test)]
@@ -380,7 +499,26 @@ mod tests {
         assert_eq!(ReadyMessage::parse(&ready.to_line()), Some(ready));
         let request = ShimRequest::Signal { signal: 9, scope: SignalScope::All };
         assert_eq!(ShimRequest::parse(request.to_line().as_bytes()), Ok(request));
-        assert_eq!(parse_shim_reply(&shim_reply_line(&Err("gone".into()))), Err("gone".into()));
+        assert_eq!(
+            parse_shim_reply(&shim_reply_line(&Err("gone".to_string().into()))),
+            Err(ShimRefusal::new("gone"))
+        );
+        let refusal = ShimRefusal { message: "no".into(), exit_code: Some(127) };
+        assert_eq!(parse_shim_reply(&shim_reply_line(&Err(refusal.clone()))), Err(refusal));
+        let started = ShimReply { pid: Some(42) };
+        assert_eq!(parse_shim_reply(&shim_reply_line(&Ok(started.clone()))), Ok(started));
+        let exec = ShimRequest::Exec(ExecRequest {
+            argv: vec!["sh".into(), "-c".into(), "exit 3".into()],
+            env: vec!["A=b".into()],
+            cwd: "/tmp".into(),
+            tty: true,
+            stdin: true,
+            detach: false,
+        });
+        assert_eq!(ShimRequest::parse(exec.to_line().as_bytes()), Ok(exec));
+        let resize = ShimRequest::Resize { rows: 40, columns: 100 };
+        assert_eq!(ShimRequest::parse(resize.to_line().as_bytes()), Ok(resize));
+        assert_eq!(parse_exec_exit(&exec_exit_line(3)), Some(3));
         let exit = ExitRecord { exit_code: 137, finished_at: "x".into() };
         assert_eq!(ExitRecord::parse(&exit.to_bytes()), Some(exit));
     }

@@ -14,6 +14,7 @@ pub enum ApiError {
     /// The command could not be executed: Docker's message, which names the cause.
     StartFailed(String),
     NoSuchContainer(String),
+    NoSuchExec(String),
     PageNotFound,
     NameInUse {
         name: String,
@@ -43,7 +44,7 @@ impl ApiError {
         match self {
             ApiError::NotModified => 304,
             ApiError::BadRequest(_) | ApiError::StartFailed(_) => 400,
-            ApiError::NoSuchContainer(_) | ApiError::PageNotFound => 404,
+            ApiError::NoSuchContainer(_) | ApiError::NoSuchExec(_) | ApiError::PageNotFound => 404,
             ApiError::NameInUse { .. }
             | ApiError::Ambiguous { .. }
             | ApiError::WrongState { .. }
@@ -62,6 +63,7 @@ impl ApiError {
                 message.clone()
             }
             ApiError::NoSuchContainer(reference) => format!("No such container: {reference}"),
+            ApiError::NoSuchExec(id) => format!("No such exec instance: {id}"),
             ApiError::PageNotFound => "page not found".to_string(),
             ApiError::NameInUse { name, id } => format!(
                 "Conflict. The container name \"/{name}\" is already in use by container \"{id}\". \

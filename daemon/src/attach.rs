@@ -1,42 +1,77 @@
 //! `POST /containers/{id}/attach` with `Upgrade: tcp`: the HTTP 101 upgrade.
 //! The daemon answers `101` at once and the connection stops being HTTP: from
-//! then on it carries the container's output as Docker's multiplexed frames
-//! (raw bytes with a TTY) until the container stops, when the daemon closes it.
+//! then on it carries the container's output to the client as Docker's
+//! multiplexed frames (raw bytes with a TTY) until the container stops, when
+//! the daemon closes it; and, with `stdin=1`, the client's bytes the other way,
+//! into the container's stdin, until the client half-closes its side.
+//!
 //! The output is the log followed live, from where it ended when the client
 //! attached — so an attach made before `start`, as `docker run` makes it, sees
-//! every byte of the run (docs/09-attach.md, tiny_http-notes.md facts 2 and 3).
+//! every byte of the run. The input goes straight into the container's stdin
+//! pipe (or its terminal), a copy of which the shim passes over `shim.sock`
+//! (docs/09-attach.md, tiny_http-notes.md facts 2 and 3).
 
+use std::io::{Read, Write};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tiny_http::{Request, Response, StatusCode};
 
+use common::detach_keys::{self, DetachKeys};
 use common::state::{decide, Action, Decision};
+use common::wire::ShimRequest;
 
 use crate::api_error::ApiError;
+use crate::container::Container;
 use crate::engine::Engine;
 use crate::http_io::{docker_headers, header, respond_error, Query};
 use crate::log_follow::LogCursor;
 use crate::logs::{self, Destination, FrameSink, LogQuery};
+use crate::shim_link;
+use crate::upgrade::{self, ClientInput};
+
+/// Client input read ahead while the connection is being split (see
+/// `upgrade::ClientInput::read_until_split`).
+const READ_AHEAD_LIMIT: usize = 1024 * 1024;
+
+/// What the client asked for.
+struct AttachOptions {
+    stdout: bool,
+    stderr: bool,
+    /// Replay the log first (`logs=1`).
+    past_output: bool,
+    /// Forward the client's input (`stdin=1` on a container with `OpenStdin`).
+    stdin: bool,
+    detach_keys: DetachKeys,
+}
 
 pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {
     let prepared = (|| {
         let container = engine.find(reference)?;
-        let streams = (query.flag("stdout")?, query.flag("stderr")?, query.flag("logs")?);
+        let keys = query.get("detachKeys").filter(|keys| !keys.is_empty()).unwrap_or(detach_keys::DEFAULT);
+        let options = AttachOptions {
+            stdout: query.flag("stdout")?,
+            stderr: query.flag("stderr")?,
+            past_output: query.flag("logs")?,
+            // Docker ignores `stdin=1` for a container created without -i.
+            stdin: query.flag("stdin")? && container.lock().config.open_stdin,
+            detach_keys: DetachKeys::parse(keys).map_err(ApiError::BadRequest)?,
+        };
         if decide(Action::Attach, container.status()) != Decision::Allowed {
             return Err(crate::lifecycle::wrong_state(Action::Attach, &container, reference));
         }
-        Ok::<_, ApiError>((container, streams))
+        Ok::<_, ApiError>((container, options))
     })();
-    let (container, (stdout, stderr, past_output)) = match prepared {
+    let (container, options) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return respond_error(request, &error),
     };
     // Fixed before the 101: nothing written from here on can be missed.
-    let (run_at_attach, tty) = {
+    let (run_at_attach, tty, stdin_once) = {
         let state = container.lock();
-        (state.run, state.config.tty)
+        (state.run, state.config.tty, state.config.stdin_once)
     };
-    let cursor = if past_output {
+    let cursor = if options.past_output {
         LogCursor::at_start(&container.dir)
     } else {
         LogCursor::at_last_lines(&container.dir, 0)
@@ -48,12 +83,85 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
         response.add_header(header(name, value));
     }
     response.add_header(header("Content-Type", "application/vnd.docker.raw-stream"));
-    let stream = request.upgrade("tcp", response);
-    // The output of a run: the one going on now, or the next one to start
-    // (Docker keeps an attach to a stopped container open for that).
+    let connection = request.upgrade("tcp", response);
+    let output_options = LogQuery::attached(options.stdout, options.stderr);
+
+    if !options.stdin {
+        // One direction only: the connection is the output. (The docker CLI
+        // half-closes its side at once; that is not a detach.)
+        wait_for_run(&container, run_at_attach);
+        let mut sink = FrameSink::new(Destination::Raw(Box::new(connection)), tty);
+        // An error means the client went away; dropping the stream closes it.
+        let _ = logs::send_log(&container, cursor, &output_options, &mut sink);
+        return;
+    }
+
+    // Both directions: the input on a thread of its own.
+    let cancel_output: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+    let cancel = Arc::clone(&cancel_output);
+    let for_input = Arc::clone(&container);
+    let mut detach_keys = options.detach_keys;
+    let duplex = upgrade::split(connection, move |client| {
+        let detached = forward_stdin(&for_input, run_at_attach, client, &mut detach_keys, stdin_once);
+        if detached {
+            // End the output too: the follower wakes, sees this, and stops.
+            cancel.store(true, Ordering::Relaxed);
+            for_input.update(|_| ());
+            client.hang_up();
+        }
+    });
+    wait_for_run(&container, run_at_attach);
+    if let Ok(output) = duplex.output() {
+        let mut sink = FrameSink::new(Destination::Raw(Box::new(output)), tty);
+        sink.cancelled = cancel_output;
+        let _ = logs::send_log(&container, cursor, &output_options, &mut sink);
+    }
+    duplex.finish();
+}
+
+/// Waits for the output to attach to: the run going on now, or the next one
+/// to start (Docker keeps an attach to a stopped container open for that).
+fn wait_for_run(container: &Container, run_at_attach: u64) {
     container
         .wait_until(None, |state| state.status.has_processes() || state.run > run_at_attach || state.removed);
-    let mut sink = FrameSink::new(Destination::Raw(stream), tty);
-    // An error means the client went away; dropping the stream closes it.
-    let _ = logs::send_log(&container, cursor, &LogQuery::attached(stdout, stderr), &mut sink);
+}
+
+/// Copies the client's input into the container's stdin until the client
+/// half-closes (then, with `StdinOnce`, the container's stdin is closed too)
+/// or types the detach keys. Returns true for a detach.
+fn forward_stdin(
+    container: &Container,
+    run_at_attach: u64,
+    client: &mut ClientInput,
+    detach_keys: &mut DetachKeys,
+    stdin_once: bool,
+) -> bool {
+    // `docker run -i` attaches, and may send all its input, before `start`.
+    wait_for_run(container, run_at_attach);
+    let Ok(held) = client.read_until_split(READ_AHEAD_LIMIT) else { return false };
+    let Ok(mut stdin) = shim_link::stdin(&container.dir) else { return false };
+    let mut forwarded = Vec::new();
+    let mut pending = held;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        if !pending.is_empty() {
+            forwarded.clear();
+            let detached = detach_keys.filter(&pending, &mut forwarded);
+            // A container that closed its stdin for good (EPIPE) ends the forwarding.
+            if stdin.write_all(&forwarded).is_err() || detached {
+                return detached;
+            }
+            pending.clear();
+        }
+        match client.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => pending.extend_from_slice(&buffer[..count]),
+        }
+    }
+    // The client half-closed its side: its input is over.
+    drop(stdin);
+    if stdin_once {
+        let _ = shim_link::request(&container.dir, &ShimRequest::CloseStdin);
+    }
+    false
 }

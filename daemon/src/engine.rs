@@ -10,6 +10,7 @@ use common::paths::ContainerDir;
 
 use crate::container::{Container, ContainerState};
 use crate::events::EventLog;
+use crate::exec::ExecTable;
 use crate::registry::Registry;
 
 pub struct Engine {
@@ -20,11 +21,19 @@ pub struct Engine {
     pub registry: Registry,
     /// Recent lifecycle events, fanned out to `GET /events` listeners.
     pub events: EventLog,
+    /// The exec instances (`docker exec`), in memory only.
+    pub execs: ExecTable,
 }
 
 impl Engine {
     pub fn new(root: PathBuf, shim_binary: PathBuf) -> Arc<Engine> {
-        Arc::new(Engine { root, shim_binary, registry: Registry::default(), events: EventLog::default() })
+        Arc::new(Engine {
+            root,
+            shim_binary,
+            registry: Registry::default(),
+            events: EventLog::default(),
+            execs: ExecTable::default(),
+        })
     }
 
     pub fn container_dir(&self, id: &str) -> ContainerDir {

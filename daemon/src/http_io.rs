@@ -89,12 +89,20 @@ pub fn read_body(request: &mut Request) -> Result<Vec<u8>, ApiError> {
     if request.body_length().is_some_and(|length| length > MAX_BODY_BYTES) {
         return Err(ApiError::BodyTooLarge);
     }
+    // An upgrade request's body reader is the whole socket (tiny_http-notes.md
+    // fact 2): read only the length it declared, which may be none.
+    let limit = if is_upgrade(request) { request.body_length().unwrap_or(0) } else { MAX_BODY_BYTES + 1 };
     let mut body = Vec::new();
-    request.as_reader().take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut body)?;
+    request.as_reader().take(limit as u64).read_to_end(&mut body)?;
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::BodyTooLarge);
     }
     Ok(body)
+}
+
+/// True for a request that asks to upgrade its connection (attach, exec start).
+pub fn is_upgrade(request: &Request) -> bool {
+    header_value(request, "Connection").is_some_and(|value| value.to_ascii_lowercase().contains("upgrade"))
 }
 
 /// The value of a request header, if present.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::names;
 use common::signals::parse_signal;
 use common::state::{decide, Action, Decision, State};
+use common::sys::WindowSize;
 use common::time::parse_rfc3339;
 use common::wire::{ShimRequest, SignalScope};
 
@@ -137,6 +138,21 @@ impl Engine {
         }
     }
 
+    /// Sets the size of the container's terminal (`docker run -t` sends it
+    /// after `start`, and again on every SIGWINCH). A container without a
+    /// terminal has no size to set: nothing happens, as with dockerd.
+    pub fn resize(&self, container: &Container, reference: &str, size: WindowSize) -> Result<(), ApiError> {
+        let tty = container.lock().config.tty;
+        if !container.status().has_processes() {
+            return Err(wrong_state(Action::Exec, container, reference));
+        }
+        if !tty {
+            return Ok(());
+        }
+        let request = ShimRequest::Resize { rows: size.rows, columns: size.columns };
+        shim_link::request(&container.dir, &request).map_err(ApiError::Internal)
+    }
+
     /// Freezes every process of the container with SIGSTOP (Docker uses the
     /// cgroup freezer; here the shim signals each descendant).
     pub fn pause(&self, container: &Container, reference: &str) -> Result<(), ApiError> {
@@ -217,6 +233,7 @@ impl Engine {
         }
         let _ = std::fs::remove_dir_all(&trash);
         self.registry.remove(&container.id, &name);
+        self.execs.forget_container(&container.id);
         container.update(|state| state.removed = true);
         self.emit(container, "destroy", &[]);
         Ok(())

@@ -7,6 +7,7 @@
 //! is delivered (docs/08-logs.md).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,12 +125,17 @@ pub fn send_log(
         }
         // One lock for the wait and the next snapshot: with a hundred
         // followers woken at once, every lock taken is contended.
+        let cancelled = &sink.cancelled;
         snapshot = container
             .wait_then(Some(FOLLOW_HEARTBEAT), |state| {
                 let next = LogSnapshot::of(state);
-                (next.generation != snapshot.generation || !next.running).then_some(next)
+                let news = next.generation != snapshot.generation || !next.running;
+                (news || cancelled.load(Ordering::Relaxed)).then_some(next)
             })
             .unwrap_or(snapshot);
+        if sink.cancelled.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         if options.until.is_some_and(|until| common::time::now_nanos() > until) {
             return Ok(());
         }
@@ -165,7 +171,7 @@ impl LogSnapshot {
 /// of an upgraded `attach` connection, where bytes go as they are.
 pub enum Destination {
     Chunked(BodyStream),
-    Raw(Box<dyn tiny_http::ReadWrite + Send>),
+    Raw(Box<dyn Write + Send>),
 }
 
 impl Destination {
@@ -189,6 +195,9 @@ pub struct FrameSink {
     past_until: bool,
     /// When the client was last sent anything.
     last_write: std::time::Instant,
+    /// Set (and the container's `Condvar` notified) to end a follow early:
+    /// an attached client detached.
+    pub cancelled: Arc<AtomicBool>,
 }
 
 impl FrameSink {
@@ -199,6 +208,7 @@ impl FrameSink {
             tty,
             past_until: false,
             last_write: std::time::Instant::now(),
+            cancelled: Arc::default(),
         }
     }
 

@@ -12,6 +12,7 @@ mod container;
 mod create_request;
 mod engine;
 mod events;
+mod exec;
 mod http_io;
 mod lifecycle;
 mod listener;
@@ -24,6 +25,7 @@ mod routes;
 mod shim_link;
 mod system;
 mod top;
+mod upgrade;
 mod views;
 
 use std::path::PathBuf;

@@ -63,6 +63,16 @@ pub fn handle(engine: &Arc<Engine>, request: Request) {
         (Method::Post, ["containers", reference, "attach"]) => {
             crate::attach::handle(engine, request, reference, &query)
         }
+        (Method::Post, ["containers", reference, "exec"]) => crate::exec::create(engine, request, reference),
+        (Method::Post, ["containers", reference, "resize"]) => {
+            let result = engine.find(reference).and_then(|container| {
+                engine.resize(&container, reference, crate::exec::window_size(&query)?)
+            });
+            finish(request, result.map(|()| 200))
+        }
+        (Method::Post, ["exec", id, "start"]) => crate::exec::start(engine, request, id),
+        (Method::Get, ["exec", id, "json"]) => crate::exec::inspect(engine, request, id),
+        (Method::Post, ["exec", id, "resize"]) => crate::exec::resize(engine, request, id, &query),
         (Method::Post, ["containers", reference, action]) => {
             let result = container_action(engine, reference, action, &query);
             finish(request, result.map(|()| 204))

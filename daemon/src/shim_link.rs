@@ -7,7 +7,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -15,7 +15,10 @@ use std::time::Duration;
 use common::paths::ContainerDir;
 use common::spawn::ExecPlan;
 use common::sys;
-use common::wire::{parse_shim_reply, ExitRecord, ReadyMessage, ShimRequest, READY_FD};
+use common::wire::{
+    parse_exec_exit, parse_shim_reply, ExecRequest, ExitRecord, ReadyMessage, ShimRefusal, ShimReply,
+    ShimRequest, READY_FD,
+};
 
 /// How long a request to the shim may take before the daemon gives up on it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,12 +84,77 @@ pub fn launch(shim_binary: &Path, dir: &ContainerDir) -> Result<Launched, Launch
 
 /// Sends one request to the shim and returns its answer.
 pub fn request(dir: &ContainerDir, request: &ShimRequest) -> Result<(), String> {
-    let mut stream = UnixStream::connect(dir.shim_sock()).map_err(|e| format!("connect to shim: {e}"))?;
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT)).map_err(|e| e.to_string())?;
-    stream.write_all(request.to_line().as_bytes()).map_err(|e| format!("send to shim: {e}"))?;
-    let mut reply = String::new();
-    BufReader::new(stream).read_line(&mut reply).map_err(|e| format!("read from shim: {e}"))?;
-    parse_shim_reply(&reply)
+    exchange(dir, request).map(|_| ()).map_err(|refusal| refusal.message)
+}
+
+/// Asks the shim for the container's stdin: the write end of its stdin pipe,
+/// or the master side of its terminal (docs/09-attach.md).
+pub fn stdin(dir: &ContainerDir) -> Result<File, String> {
+    let (_, mut fds, _) = exchange(dir, &ShimRequest::Stdin).map_err(|refusal| refusal.message)?;
+    fds.pop().map(File::from).ok_or_else(|| "the shim sent no stdin".to_string())
+}
+
+/// A process the shim started for `exec`: its PID, its stdio in the order
+/// the shim sends it (the terminal; or stdin if asked for, stdout, stderr),
+/// and the connection on which its exit code will come.
+pub struct ExecStarted {
+    pub pid: i32,
+    pub fds: Vec<OwnedFd>,
+    pub exit: ExecExit,
+}
+
+/// The exec connection, waiting for the exit code line.
+pub struct ExecExit {
+    stream: UnixStream,
+    /// Bytes read past the reply line: the start of the exit line.
+    read_ahead: Vec<u8>,
+}
+
+impl ExecExit {
+    /// Blocks until the shim reports the exit; `None` if the shim went away first.
+    pub fn wait(self) -> Option<i32> {
+        let _ = self.stream.set_read_timeout(None);
+        let mut line = self.read_ahead;
+        BufReader::new(self.stream).read_until(b'\n', &mut line).ok()?;
+        parse_exec_exit(&String::from_utf8_lossy(&line))
+    }
+}
+
+/// Asks the shim to start an exec (docs/11-exec.md).
+pub fn exec(dir: &ContainerDir, request: ExecRequest) -> Result<ExecStarted, ShimRefusal> {
+    let (reply, fds, exit) = exchange(dir, &ShimRequest::Exec(request))?;
+    Ok(ExecStarted { pid: reply.pid.unwrap_or(0), fds, exit })
+}
+
+/// One request, one reply line and the descriptors that came with it; the
+/// connection stays usable for what comes after (an exec's exit line).
+fn exchange(
+    dir: &ContainerDir,
+    request: &ShimRequest,
+) -> Result<(ShimReply, Vec<OwnedFd>, ExecExit), ShimRefusal> {
+    let failed = |what: &str, error: &dyn std::fmt::Display| ShimRefusal::new(format!("{what}: {error}"));
+    let mut stream = UnixStream::connect(dir.shim_sock()).map_err(|e| failed("connect to shim", &e))?;
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT)).map_err(|e| failed("shim socket", &e))?;
+    stream.write_all(request.to_line().as_bytes()).map_err(|e| failed("send to shim", &e))?;
+    // recvmsg, not read: the descriptors travel with the reply's bytes.
+    let mut received = Vec::new();
+    let mut fds = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let newline = loop {
+        if let Some(newline) = received.iter().position(|&b| b == b'\n') {
+            break newline;
+        }
+        let (count, mut more) = sys::receive_with_fds(stream.as_raw_fd(), &mut buffer)
+            .map_err(|e| failed("read from shim", &e))?;
+        if count == 0 {
+            return Err(ShimRefusal::new("the shim closed the connection"));
+        }
+        received.extend_from_slice(&buffer[..count]);
+        fds.append(&mut more);
+    };
+    let read_ahead = received.split_off(newline + 1);
+    let reply = parse_shim_reply(&String::from_utf8_lossy(&received))?;
+    Ok((reply, fds, ExecExit { stream, read_ahead }))
 }
 
 /// Starts a thread that holds the watch connection to the shim: it calls

@@ -1,20 +1,22 @@
-//! `shim.sock`, the shim's control socket. The daemon connects to it twice over:
-//! a watch connection, which gets one byte each time the log grew and reaches
-//! end-of-file when the shim exits (how the daemon learns of new output and of
-//! the exit without polling), and short connections that each carry one
-//! request line and get one reply line back (a signal now; stdin, resize and
-//! exec are further ops of the same shape).
+//! `shim.sock`, the shim's control socket. The daemon connects to it in three
+//! ways: a watch connection, which gets one byte each time the log grew and
+//! reaches end-of-file when the shim exits (how the daemon learns of new output
+//! and of the exit without polling); short connections that each carry one
+//! request line and get one reply line back (signal, stdin, close_stdin,
+//! resize), where a reply may carry descriptors (SCM_RIGHTS); and exec
+//! connections, which after their reply wait for one more line, the exec's
+//! exit code.
 //! Everything here is non-blocking and driven by the supervisor's `poll` loop
 //! (docs/04-shim.md, unix(7)).
 
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
-use common::sys::{self, PollFd};
-use common::wire::{shim_reply_line, ShimRequest, LOG_GREW};
+use common::sys::{self, Pid, PollFd};
+use common::wire::{exec_exit_line, shim_reply_line, ShimRefusal, ShimReply, ShimRequest, LOG_GREW};
 
 /// A request line longer than this is refused and its client dropped.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -31,6 +33,27 @@ struct Client {
     pending: Vec<u8>,
     /// This is a watch connection: it is told when the log grows.
     watching: bool,
+    /// This is an exec connection: it is told when this process exits.
+    waits_for: Option<Pid>,
+}
+
+/// The answer to one request: the reply line, the descriptors that travel
+/// with it (this process's copies close once sent), and for an exec the
+/// process whose exit code the connection waits for.
+pub struct Answer {
+    pub result: Result<ShimReply, ShimRefusal>,
+    pub fds: Vec<OwnedFd>,
+    pub waits_for: Option<Pid>,
+}
+
+impl Answer {
+    pub fn ok() -> Answer {
+        Answer { result: Ok(ShimReply::default()), fds: Vec::new(), waits_for: None }
+    }
+
+    pub fn refused(message: impl Into<String>) -> Answer {
+        Answer { result: Err(ShimRefusal::new(message)), ..Answer::ok() }
+    }
 }
 
 impl ControlSocket {
@@ -52,7 +75,7 @@ impl ControlSocket {
     /// Handles what `poll` reported for the entries `poll_entries` added:
     /// accepts new clients, answers complete request lines with `handle`, and
     /// drops clients that hung up.
-    pub fn on_ready(&mut self, ready: &[PollFd], handle: &mut dyn FnMut(ShimRequest) -> Result<(), String>) {
+    pub fn on_ready(&mut self, ready: &[PollFd], handle: &mut dyn FnMut(ShimRequest) -> Answer) {
         let mut keep = Vec::with_capacity(self.clients.len());
         for (client, entry) in std::mem::take(&mut self.clients).into_iter().zip(&ready[1..]) {
             if entry.revents == 0 {
@@ -65,7 +88,12 @@ impl ControlSocket {
         if ready[0].revents != 0 {
             while let Ok((stream, _)) = self.listener.accept() {
                 if stream.set_nonblocking(true).is_ok() {
-                    self.clients.push(Client { stream, pending: Vec::new(), watching: false });
+                    self.clients.push(Client {
+                        stream,
+                        pending: Vec::new(),
+                        watching: false,
+                        waits_for: None,
+                    });
                 }
             }
         }
@@ -82,11 +110,23 @@ impl ControlSocket {
             let _ = client.stream.write(&[LOG_GREW]);
         }
     }
+
+    /// A child was reaped: if it was an exec, its connection gets the exit
+    /// code and is closed.
+    pub fn process_exited(&mut self, pid: Pid, exit_code: i32) {
+        self.clients.retain_mut(|client| {
+            if client.waits_for != Some(pid) {
+                return true;
+            }
+            let _ = client.stream.write_all(exec_exit_line(exit_code).as_bytes());
+            false
+        });
+    }
 }
 
 /// Reads what a client sent and answers each complete line. Returns the client
 /// if it stays connected.
-fn serve(mut client: Client, handle: &mut dyn FnMut(ShimRequest) -> Result<(), String>) -> Option<Client> {
+fn serve(mut client: Client, handle: &mut dyn FnMut(ShimRequest) -> Answer) -> Option<Client> {
     let mut buffer = [0u8; 4096];
     loop {
         match client.stream.read(&mut buffer) {
@@ -99,18 +139,27 @@ fn serve(mut client: Client, handle: &mut dyn FnMut(ShimRequest) -> Result<(), S
     }
     while let Some(newline) = client.pending.iter().position(|&b| b == b'\n') {
         let line: Vec<u8> = client.pending.drain(..=newline).collect();
-        let result = match ShimRequest::parse(&line[..line.len() - 1]) {
+        let answer = match ShimRequest::parse(&line[..line.len() - 1]) {
             Ok(ShimRequest::Watch) => {
                 client.watching = true;
-                Ok(())
+                Answer::ok()
             }
             Ok(request) => handle(request),
-            Err(error) => Err(error),
+            Err(error) => Answer::refused(error),
         };
+        client.waits_for = client.waits_for.or(answer.waits_for);
         // Replies are a few bytes; a client that does not read them is dropped.
-        if client.stream.write_all(shim_reply_line(&result).as_bytes()).is_err() {
+        if send_reply(&client.stream, &answer).is_err() {
             return None;
         }
     }
     (client.pending.len() <= MAX_REQUEST_BYTES).then_some(client)
+}
+
+/// Sends the reply line, with the answer's descriptors attached to its bytes.
+fn send_reply(stream: &UnixStream, answer: &Answer) -> std::io::Result<()> {
+    let line = shim_reply_line(&answer.result);
+    let fds: Vec<RawFd> = answer.fds.iter().map(AsRawFd::as_raw_fd).collect();
+    let sent = sys::send_with_fds(stream.as_raw_fd(), line.as_bytes(), &fds)?;
+    (&*stream).write_all(&line.as_bytes()[sent..])
 }

@@ -33,10 +33,15 @@ pub struct LogWriter {
     partial: [Vec<u8>; 2],
     /// Reused buffer: all lines of one read go to the file in one write.
     batch: Vec<u8>,
+    /// The output comes from a terminal: it is a stream of keystrokes' echoes
+    /// and prompts, not of lines, so each read is logged at once, newline or
+    /// not. A shell's prompt then reaches an attached client (which follows
+    /// the log) as soon as it is printed.
+    terminal: bool,
 }
 
 impl LogWriter {
-    pub fn open(dir: &ContainerDir, options: &LogOptions) -> io::Result<LogWriter> {
+    pub fn open(dir: &ContainerDir, options: &LogOptions, terminal: bool) -> io::Result<LogWriter> {
         let file = open_live(dir)?;
         // Append: a container's log accumulates across restarts, as Docker's does.
         let size = file.metadata()?.len();
@@ -48,6 +53,7 @@ impl LogWriter {
             max_files: options.max_files(),
             partial: [Vec::new(), Vec::new()],
             batch: Vec::with_capacity(256 * 1024),
+            terminal,
         })
     }
 
@@ -70,6 +76,9 @@ impl LogWriter {
         }
         let unfinished = push_lines(&mut self.batch, rest, stream, &time);
         self.partial[index].extend_from_slice(unfinished);
+        if self.terminal {
+            return self.finish(stream);
+        }
         self.flush_long_partial(stream, &time)
     }
 
@@ -194,7 +203,7 @@ mod tests {
     #[test]
     fn splits_lines_per_stream_and_keeps_partials() {
         let dir = temp_dir("split");
-        let mut writer = LogWriter::open(&dir, &LogOptions::default()).unwrap();
+        let mut writer = LogWriter::open(&dir, &LogOptions::default(), false).unwrap();
         writer.append(Stream::Stdout, b"one\ntw").unwrap();
         writer.append(Stream::Stderr, b"e\"r\\r\t\x01\n").unwrap();
         writer.append(Stream::Stdout, b"o\nthree").unwrap();
@@ -214,7 +223,7 @@ mod tests {
     fn rotates_at_the_cap_and_keeps_the_newest() {
         let dir = temp_dir("rotate");
         let options = LogOptions { max_size: "1k".into(), max_file: "3".into() };
-        let mut writer = LogWriter::open(&dir, &options).unwrap();
+        let mut writer = LogWriter::open(&dir, &options, false).unwrap();
         for n in 0..100 {
             writer.append(Stream::Stdout, format!("line {n}\n").as_bytes()).unwrap();
         }
@@ -234,7 +243,7 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let dir = temp_dir("one");
         let options = LogOptions { max_size: "1k".into(), max_file: "1".into() };
-        let mut writer = LogWriter::open(&dir, &options).unwrap();
+        let mut writer = LogWriter::open(&dir, &options, false).unwrap();
         writer.append(Stream::Stdout, b"first\n").unwrap();
         let inode = std::fs::metadata(dir.log()).unwrap().ino();
         for n in 0..50 {
@@ -249,12 +258,23 @@ mod tests {
     #[test]
     fn an_endless_line_is_logged_in_16_kib_pieces() {
         let dir = temp_dir("long");
-        let mut writer = LogWriter::open(&dir, &LogOptions::default()).unwrap();
+        let mut writer = LogWriter::open(&dir, &LogOptions::default(), false).unwrap();
         writer.append(Stream::Stdout, &vec![b'x'; 40 * 1024]).unwrap();
         writer.append(Stream::Stdout, b"end\n").unwrap();
         let logged = lines(&std::fs::read(dir.log()).unwrap());
         let sizes: Vec<usize> = logged.iter().map(|l| l["log"].as_str().unwrap().len()).collect();
         assert_eq!(sizes, [16 * 1024, 16 * 1024, 8 * 1024 + 4]);
+        std::fs::remove_dir_all(dir.dir()).unwrap();
+    }
+
+    #[test]
+    fn a_terminal_prompt_is_logged_without_waiting_for_a_newline() {
+        let dir = temp_dir("tty");
+        let mut writer = LogWriter::open(&dir, &LogOptions::default(), true).unwrap();
+        assert!(writer.append(Stream::Stdout, b"line\r\n$ ").unwrap());
+        let logged = lines(&std::fs::read(dir.log()).unwrap());
+        let texts: Vec<&str> = logged.iter().map(|l| l["log"].as_str().unwrap()).collect();
+        assert_eq!(texts, ["line\r\n", "$ "]);
         std::fs::remove_dir_all(dir.dir()).unwrap();
     }
 }

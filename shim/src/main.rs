@@ -62,8 +62,9 @@ fn run(dir: &ContainerDir, mut ready: Option<File>) -> Result<(), String> {
     write_pid_files(dir, container.pid)?;
     tell_daemon(&mut ready, &ReadyMessage::Started { pid: container.pid });
 
-    let log = log_writer::LogWriter::open(dir, &config.log).map_err(|e| format!("open log: {e}"))?;
-    let status = supervisor::supervise(container, child_exits, &mut control, log)?;
+    let log =
+        log_writer::LogWriter::open(dir, &config.log, config.tty).map_err(|e| format!("open log: {e}"))?;
+    let status = supervisor::supervise(container, config, child_exits, &mut control, log)?;
 
     exit_file::write(dir, status).map_err(|e| format!("write exit file: {e}"))?;
     let _ = std::fs::remove_file(dir.shim_sock());

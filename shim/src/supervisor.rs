@@ -1,20 +1,20 @@
 //! The shim's one loop. A single thread `poll`s the child-exit signalfd, the
-//! container's stdout and stderr pipes, and the control socket, and reacts to
-//! whichever is ready. When the main process exits, everything left of the
+//! container's stdout and stderr pipes (or its terminal), and the control
+//! socket, and reacts to whichever is ready. When the main process exits, everything left of the
 //! container is killed; the loop ends once every process is reaped and both
 //! pipes are drained, so the log is complete before `exit` is written
 //! (SPEC §6 step 5, docs/04-shim.md).
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use common::stream_frame::Stream;
 use common::sys::{self, PollFd, Reaped, SignalFd, WaitStatus};
-use common::wire::{ShimRequest, SignalScope};
+use common::wire::{ContainerConfig, ExecRequest, ShimRefusal, ShimReply, ShimRequest, SignalScope};
 
-use crate::container_process::ContainerProcess;
-use crate::control::ControlSocket;
+use crate::container_process::{self, ProcessSpec, StartedProcess};
+use crate::control::{Answer, ControlSocket};
 use crate::log_writer::LogWriter;
 use crate::subreaper;
 
@@ -31,22 +31,39 @@ struct Supervised {
     main_status: Option<WaitStatus>,
     /// True once `waitpid` reports no children at all.
     no_children_left: bool,
-    /// The read ends of stdout and stderr, `None` after end-of-file.
+    /// The read ends of stdout and stderr, `None` after end-of-file. With a
+    /// TTY, stdout's is a copy of the terminal's master side and stderr has none.
     outputs: [Option<File>; 2],
+    /// The master side of the container's terminal (`-t`): what `stdin`
+    /// requests get a copy of, and what `resize` sets the size of.
+    terminal: Option<OwnedFd>,
+    /// The write end of the container's stdin pipe (`-i` without `-t`), kept
+    /// open by the shim so the container does not read end-of-file when an
+    /// attached client leaves, until `close_stdin`.
+    stdin: Option<OwnedFd>,
+    config: ContainerConfig,
 }
 
 /// Runs until the container is over; returns how its main process ended.
 pub fn supervise(
-    container: ContainerProcess,
+    container: StartedProcess,
+    config: ContainerConfig,
     child_exits: SignalFd,
     control: &mut ControlSocket,
     mut log: LogWriter,
 ) -> Result<WaitStatus, String> {
+    let terminal_output = match &container.terminal {
+        Some(master) => Some(File::from(master.try_clone().map_err(|e| e.to_string())?)),
+        None => None,
+    };
     let mut state = Supervised {
         main_pid: container.pid,
         main_status: None,
         no_children_left: false,
-        outputs: [Some(container.stdout), Some(container.stderr)],
+        outputs: [terminal_output.or(container.stdout), container.stderr],
+        terminal: container.terminal,
+        stdin: container.stdin,
+        config,
     };
     for output in state.outputs.iter().flatten() {
         sys::set_nonblocking(output.as_raw_fd()).map_err(|e| e.to_string())?;
@@ -82,12 +99,9 @@ pub fn supervise(
         }
         if entries[0].revents != 0 {
             while let Ok(Some(_)) = child_exits.take() {}
-            reap_children(&mut state);
+            reap_children(&mut state, control);
         }
-        let main_pid = state.main_pid;
-        let running = state.main_status.is_none();
-        control
-            .on_ready(&entries[control_start..], &mut |request| handle_request(request, main_pid, running));
+        control.on_ready(&entries[control_start..], &mut |request| handle_request(request, &mut state));
     }
     Ok(state.main_status.expect("invariant: the loop ends only after the main process is reaped"))
 }
@@ -113,6 +127,12 @@ fn drain_output(
             Ok(count) => return log.append(stream, &buffer[..count]).map_err(|e| format!("write log: {e}")),
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,
             Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok(false),
+            // A terminal's master reads EIO once no process holds its slave
+            // side open any more: that is its end-of-file.
+            Err(error) if error.raw_os_error() == Some(libc::EIO) => {
+                *output = None;
+                return log.finish(stream).map_err(|e| format!("write log: {e}"));
+            }
             Err(error) => return Err(format!("read container output: {error}")),
         }
     }
@@ -120,15 +140,17 @@ fn drain_output(
 
 /// Reaps every child that has ended. When it is the main process, whatever is
 /// left of the container is killed: its exit ends the container, as PID 1's
-/// exit ends a Docker container's PID namespace.
-fn reap_children(state: &mut Supervised) {
+/// exit ends a Docker container's PID namespace. An exec's exit code goes to
+/// the connection that started it.
+fn reap_children(state: &mut Supervised, control: &mut ControlSocket) {
     loop {
         match sys::reap_any() {
             Ok(Reaped::Child(pid, status)) if pid == state.main_pid => {
                 state.main_status = Some(status);
                 subreaper::kill_everything(state.main_pid);
             }
-            Ok(Reaped::Child(..)) => {} // an orphan re-parented to us, now reaped
+            // An exec, or an orphan re-parented to us: either way reaped now.
+            Ok(Reaped::Child(pid, status)) => control.process_exited(pid, status.exit_code()),
             Ok(Reaped::NoneReady) => return,
             Ok(Reaped::NoChildren) | Err(_) => {
                 state.no_children_left = true;
@@ -141,19 +163,84 @@ fn reap_children(state: &mut Supervised) {
 /// Answers one control request. Only the shim signals the container's
 /// processes: they are its descendants, so none of these PIDs can have been
 /// reused by an unrelated process while the main process is unreaped.
-fn handle_request(request: ShimRequest, main_pid: sys::Pid, running: bool) -> Result<(), String> {
+fn handle_request(request: ShimRequest, state: &mut Supervised) -> Answer {
+    let running = state.main_status.is_none();
     match request {
-        ShimRequest::Watch => Ok(()), // handled by the control socket itself
+        ShimRequest::Watch => Answer::ok(), // handled by the control socket itself
         ShimRequest::Signal { signal, scope } => {
             if !running {
-                return Err("container is not running".to_string());
+                return Answer::refused("container is not running");
             }
             // The main process leads its own group (pgid == pid).
-            sys::killpg(main_pid, signal).map_err(|e| e.to_string())?;
+            if let Err(error) = sys::killpg(state.main_pid, signal) {
+                return Answer::refused(error.to_string());
+            }
             if scope == SignalScope::All {
                 subreaper::signal_descendants(signal);
             }
-            Ok(())
+            Answer::ok()
         }
+        ShimRequest::Stdin => {
+            let end = state.terminal.as_ref().or(state.stdin.as_ref());
+            match end.map(OwnedFd::try_clone) {
+                Some(Ok(copy)) => Answer { fds: vec![copy], ..Answer::ok() },
+                Some(Err(error)) => Answer::refused(error.to_string()),
+                None => Answer::refused("the container's stdin is closed"),
+            }
+        }
+        ShimRequest::CloseStdin => {
+            state.stdin = None;
+            Answer::ok()
+        }
+        ShimRequest::Resize { rows, columns } => match &state.terminal {
+            Some(master) => match sys::set_window_size(master.as_raw_fd(), sys::WindowSize { rows, columns })
+            {
+                Ok(()) => Answer::ok(),
+                Err(error) => Answer::refused(error.to_string()),
+            },
+            None => Answer::refused("the container has no terminal"),
+        },
+        ShimRequest::Exec(exec) if running => start_exec(&exec, &state.config),
+        ShimRequest::Exec(_) => Answer::refused("container is not running"),
+    }
+}
+
+/// Starts an exec as this shim's child, so it shares the container's fate:
+/// killed with it, reaped here. Its stdio travels to the daemon with the reply.
+fn start_exec(exec: &ExecRequest, config: &ContainerConfig) -> Answer {
+    // The container's environment, with the exec's `-e` entries replacing
+    // those of the same name.
+    let name = |entry: &String| entry.split('=').next().unwrap_or("").to_string();
+    let mut env: Vec<String> =
+        config.env.iter().filter(|e| !exec.env.iter().any(|x| name(x) == name(e))).cloned().collect();
+    env.extend(exec.env.iter().cloned());
+    let cwd = if exec.cwd.is_empty() { &config.cwd } else { &exec.cwd };
+    let spec = ProcessSpec {
+        argv: &exec.argv,
+        env: &env,
+        cwd,
+        tty: exec.tty && !exec.detach,
+        stdin: exec.stdin && !exec.detach,
+        discard_output: exec.detach,
+    };
+    match container_process::start_process(&spec) {
+        Ok(started) => {
+            let fds: Vec<OwnedFd> = started
+                .terminal
+                .into_iter()
+                .chain(started.stdin)
+                .chain(started.stdout.map(OwnedFd::from))
+                .chain(started.stderr.map(OwnedFd::from))
+                .collect();
+            Answer { result: Ok(ShimReply { pid: Some(started.pid) }), fds, waits_for: Some(started.pid) }
+        }
+        // Docker's wording for an exec that could not start, and its code.
+        Err(failure) => Answer {
+            result: Err(ShimRefusal {
+                message: format!("OCI runtime exec failed: exec failed: {}: unknown", failure.message),
+                exit_code: Some(126),
+            }),
+            ..Answer::ok()
+        },
     }
 }

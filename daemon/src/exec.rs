@@ -1,0 +1,398 @@
+//! `docker exec`: a second process in a running container. `POST
+//! /containers/{id}/exec` records what to run; `POST /exec/{id}/start` asks the
+//! container's shim to start it — as the shim's child, so it inherits the
+//! container's environment and working directory, is killed when the container
+//! stops, and is reaped by the shim — and the shim hands its stdio (pipes, or a
+//! terminal's master side with `-t`) to the daemon over `shim.sock` with
+//! SCM_RIGHTS. The daemon then relays it over the upgraded connection, as for
+//! attach; the exit code comes last on the shim connection, and `GET
+//! /exec/{id}/json` reports it (docs/11-exec.md).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tiny_http::{Request, Response, StatusCode};
+
+use common::detach_keys::{self, DetachKeys};
+use common::ids;
+use common::state::{Action, State};
+use common::stream_frame::{push_frame, Stream};
+use common::sys::{self, WindowSize};
+use common::wire::{string_list, ExecRequest};
+
+use crate::api_error::ApiError;
+use crate::container::Container;
+use crate::engine::Engine;
+use crate::http_io::{self, docker_headers, header, respond_empty, respond_error, respond_json, Query};
+use crate::shim_link;
+use crate::upgrade::{self, ClientInput};
+
+/// Client input read ahead while the connection is being split.
+const READ_AHEAD_LIMIT: usize = 1024 * 1024;
+/// The exit code recorded when the shim went away before reporting one: the
+/// exec died with it (`PR_SET_PDEATHSIG(SIGKILL)`).
+const KILLED_WITH_SHIM: i32 = 128 + libc::SIGKILL;
+
+/// The exec instances the daemon knows, by ID. They live in memory only, as
+/// in Docker: a daemon restart forgets them (the processes go on).
+#[derive(Default)]
+pub struct ExecTable {
+    execs: Mutex<HashMap<String, Arc<Exec>>>,
+}
+
+impl ExecTable {
+    fn get(&self, id: &str) -> Result<Arc<Exec>, ApiError> {
+        let execs = self.execs.lock().expect("invariant: exec table lock not poisoned");
+        execs.get(id).cloned().ok_or_else(|| ApiError::NoSuchExec(id.to_string()))
+    }
+
+    /// Forgets the execs of a removed container.
+    pub fn forget_container(&self, container_id: &str) {
+        let mut execs = self.execs.lock().expect("invariant: exec table lock not poisoned");
+        execs.retain(|_, exec| exec.container.id != container_id);
+    }
+}
+
+/// One exec: what to run, and what became of it.
+pub struct Exec {
+    id: String,
+    container: Arc<Container>,
+    argv: Vec<String>,
+    env: Vec<String>,
+    cwd: String,
+    tty: bool,
+    attach_stdin: bool,
+    attach_stdout: bool,
+    attach_stderr: bool,
+    detach_keys: String,
+    progress: Mutex<Progress>,
+}
+
+#[derive(Default)]
+struct Progress {
+    started: bool,
+    running: bool,
+    pid: i32,
+    exit_code: Option<i32>,
+    /// The master side of its terminal, for `resize`.
+    terminal: Option<Arc<OwnedFd>>,
+}
+
+impl Exec {
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().expect("invariant: exec lock not poisoned")
+    }
+
+    /// Records the exit and tells the events stream, as dockerd's `exec_die`.
+    fn exited(&self, engine: &Engine, exit_code: i32) {
+        {
+            let mut progress = self.progress();
+            progress.running = false;
+            progress.exit_code = Some(exit_code);
+            progress.terminal = None;
+        }
+        let extra = [("execID", self.id.clone()), ("exitCode", exit_code.to_string())];
+        engine.emit(&self.container, "exec_die", &extra);
+    }
+}
+
+/// `POST /containers/{id}/exec`.
+pub fn create(engine: &Arc<Engine>, mut request: Request, reference: &str) {
+    let result = http_io::read_body(&mut request).and_then(|body| {
+        let container = engine.find(reference)?;
+        let body: Value = serde_json::from_slice(&body)
+            .map_err(|error| ApiError::BadRequest(format!("invalid JSON in the request body: {error}")))?;
+        let argv = string_list(body.get("Cmd"));
+        if argv.is_empty() {
+            return Err(ApiError::BadRequest("No exec command specified".to_string()));
+        }
+        let detach_keys = body.get("DetachKeys").and_then(Value::as_str).unwrap_or("").to_string();
+        if !detach_keys.is_empty() {
+            DetachKeys::parse(&detach_keys).map_err(ApiError::BadRequest)?;
+        }
+        require_running(&container, reference)?;
+        let flag = |key: &str| body.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let exec = Arc::new(Exec {
+            id: ids::new_id()?,
+            container: Arc::clone(&container),
+            env: string_list(body.get("Env")),
+            cwd: body.get("WorkingDir").and_then(Value::as_str).unwrap_or("").to_string(),
+            tty: flag("Tty"),
+            attach_stdin: flag("AttachStdin"),
+            attach_stdout: flag("AttachStdout"),
+            attach_stderr: flag("AttachStderr"),
+            detach_keys,
+            argv,
+            progress: Mutex::default(),
+        });
+        let action = format!("exec_create: {}", exec.argv.join(" "));
+        engine.emit(&container, &action, &[("execID", exec.id.clone())]);
+        let id = exec.id.clone();
+        engine.execs.execs.lock().expect("invariant: exec table lock not poisoned").insert(id.clone(), exec);
+        Ok(id)
+    });
+    match result {
+        Ok(id) => respond_json(request, 201, &json!({ "Id": id })),
+        Err(error) => respond_error(request, &error),
+    }
+}
+
+/// Exec needs a running container: Docker's 409s otherwise.
+fn require_running(container: &Container, reference: &str) -> Result<(), ApiError> {
+    match container.status() {
+        State::Running => Ok(()),
+        _ => Err(crate::lifecycle::wrong_state(Action::Exec, container, reference)),
+    }
+}
+
+/// `POST /exec/{id}/start`: detached (200 at once), or attached (101, then
+/// the process's stdio both ways until its output ends).
+pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
+    let prepared = (|| {
+        let exec = engine.execs.get(id)?;
+        let body = http_io::read_body(&mut request)?;
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let detach = body.get("Detach").and_then(Value::as_bool).unwrap_or(false);
+        {
+            let mut progress = exec.progress();
+            if progress.started {
+                return Err(ApiError::Conflict(format!("Error: Exec command {id} has already run")));
+            }
+            require_running(&exec.container, &exec.container.id)?;
+            progress.started = true;
+        }
+        Ok::<_, ApiError>((exec, detach))
+    })();
+    let (exec, detach) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return respond_error(request, &error),
+    };
+    let shim_request = ExecRequest {
+        argv: exec.argv.clone(),
+        env: exec.env.clone(),
+        cwd: exec.cwd.clone(),
+        tty: exec.tty,
+        stdin: exec.attach_stdin,
+        detach: detach || !http_io::is_upgrade(&request),
+    };
+    let detached = shim_request.detach;
+    let started = shim_link::exec(&exec.container.dir, shim_request);
+    if let Ok(started) = &started {
+        let mut progress = exec.progress();
+        progress.running = true;
+        progress.pid = started.pid;
+    }
+    if started.is_ok() {
+        engine.emit(
+            &exec.container,
+            &format!("exec_start: {}", exec.argv.join(" ")),
+            &[("execID", exec.id.clone())],
+        );
+    }
+    if detached {
+        return match started {
+            Ok(started) => {
+                respond_empty(request, 200);
+                exec.exited(engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM));
+            }
+            Err(refusal) => {
+                exec.progress().exit_code = refusal.exit_code;
+                respond_error(request, &ApiError::Conflict(refusal.message));
+            }
+        };
+    }
+
+    let mut response = Response::empty(StatusCode(101));
+    for (name, value) in docker_headers() {
+        response.add_header(header(name, value));
+    }
+    response.add_header(header("Content-Type", "application/vnd.docker.raw-stream"));
+    let mut connection = request.upgrade("tcp", response);
+    let started = match started {
+        Ok(started) => started,
+        Err(refusal) => {
+            // As dockerd: the stream carries the reason, the exit code is 126.
+            let mut frame = Vec::new();
+            let text = format!("{}\r\n", refusal.message);
+            match exec.tty {
+                true => frame.extend_from_slice(text.as_bytes()),
+                false => push_frame(&mut frame, Stream::Stdout, text.as_bytes()),
+            }
+            let _ = connection.write_all(&frame).and_then(|()| connection.flush());
+            exec.exited(engine, refusal.exit_code.unwrap_or(126));
+            return;
+        }
+    };
+
+    let mut fds = started.fds.into_iter();
+    let (stdin, outputs): (Option<File>, Vec<(File, Stream)>) = if exec.tty {
+        let Some(master) = fds.next() else { return exec.exited(engine, KILLED_WITH_SHIM) };
+        let master = Arc::new(master);
+        exec.progress().terminal = Some(Arc::clone(&master));
+        let copy = |fd: &OwnedFd| fd.try_clone().ok().map(File::from);
+        let stdin = if exec.attach_stdin { copy(&master) } else { None };
+        (stdin, copy(&master).map(|out| (out, Stream::Stdout)).into_iter().collect())
+    } else {
+        let stdin = if exec.attach_stdin { fds.next().map(File::from) } else { None };
+        let outputs = [Stream::Stdout, Stream::Stderr]
+            .into_iter()
+            .filter_map(|stream| fds.next().map(|fd| (File::from(fd), stream)))
+            .collect();
+        (stdin, outputs)
+    };
+    let wanted = |stream: Stream| match stream {
+        Stream::Stderr => exec.attach_stderr,
+        _ => exec.attach_stdout,
+    };
+
+    match stdin {
+        None => {
+            relay_output(outputs, exec.tty, &wanted, &mut connection);
+        }
+        Some(stdin) => {
+            let keys = if exec.detach_keys.is_empty() { detach_keys::DEFAULT } else { &exec.detach_keys };
+            let mut keys = DetachKeys::parse(keys).expect("invariant: checked at create");
+            let duplex = upgrade::split(connection, move |client| forward_input(client, stdin, &mut keys));
+            if let Ok(mut output) = duplex.output() {
+                relay_output(outputs, exec.tty, &wanted, &mut output);
+            }
+            duplex.finish();
+        }
+    }
+    exec.exited(engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM));
+}
+
+/// Copies the client's input to the exec's stdin until the client
+/// half-closes — then the exec's stdin is closed: it reads end-of-file — or
+/// types the detach keys.
+fn forward_input(client: &mut ClientInput, mut stdin: File, keys: &mut DetachKeys) {
+    let Ok(mut pending) = client.read_until_split(READ_AHEAD_LIMIT) else { return };
+    let mut forwarded = Vec::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        forwarded.clear();
+        let detached = keys.filter(&pending, &mut forwarded);
+        if stdin.write_all(&forwarded).is_err() {
+            return;
+        }
+        if detached {
+            client.hang_up();
+            return;
+        }
+        match client.read(&mut buffer) {
+            Ok(0) | Err(_) => return, // dropping `stdin` closes it
+            Ok(count) => pending = buffer[..count].to_vec(),
+        }
+    }
+}
+
+/// Sends the exec's output to the client as it comes, framed (raw with a
+/// TTY), until every output has reached end-of-file. A client that went away
+/// stops getting it, but the output is still read to its end, so the process
+/// never blocks on a full pipe.
+fn relay_output(
+    mut outputs: Vec<(File, Stream)>,
+    tty: bool,
+    wanted: &dyn Fn(Stream) -> bool,
+    client: &mut dyn Write,
+) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut frame = Vec::with_capacity(buffer.len() + 8);
+    let mut client_gone = false;
+    while !outputs.is_empty() {
+        let mut entries: Vec<sys::PollFd> =
+            outputs.iter().map(|(file, _)| sys::poll_entry(file.as_raw_fd())).collect();
+        if sys::poll(&mut entries, None).is_err() {
+            return;
+        }
+        let mut ended = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            if entry.revents == 0 {
+                continue;
+            }
+            let (file, stream) = &mut outputs[index];
+            let count = match file.read(&mut buffer) {
+                Ok(count) => count,
+                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+                // A terminal's master reads EIO once the slave side is closed.
+                Err(_) => 0,
+            };
+            if count == 0 {
+                ended.push(index);
+                continue;
+            }
+            if client_gone || !wanted(*stream) {
+                continue;
+            }
+            frame.clear();
+            match tty {
+                true => frame.extend_from_slice(&buffer[..count]),
+                false => push_frame(&mut frame, *stream, &buffer[..count]),
+            }
+            client_gone = client.write_all(&frame).and_then(|()| client.flush()).is_err();
+        }
+        for index in ended.into_iter().rev() {
+            outputs.remove(index);
+        }
+    }
+}
+
+/// `GET /exec/{id}/json`.
+pub fn inspect(engine: &Arc<Engine>, request: Request, id: &str) {
+    let exec = match engine.execs.get(id) {
+        Ok(exec) => exec,
+        Err(error) => return respond_error(request, &error),
+    };
+    let progress = exec.progress();
+    let document = json!({
+        "ID": exec.id,
+        "Running": progress.running,
+        "ExitCode": progress.exit_code,
+        "ProcessConfig": {
+            "tty": exec.tty,
+            "entrypoint": exec.argv[0],
+            "arguments": exec.argv[1..],
+            "privileged": false,
+            "user": "",
+        },
+        "OpenStdin": exec.attach_stdin,
+        "OpenStderr": exec.attach_stderr,
+        "OpenStdout": exec.attach_stdout,
+        "CanRemove": false,
+        "ContainerID": exec.container.id,
+        "DetachKeys": exec.detach_keys,
+        "Pid": progress.pid,
+    });
+    drop(progress);
+    respond_json(request, 200, &document);
+}
+
+/// `POST /exec/{id}/resize?h=&w=`: the size of the exec's terminal.
+pub fn resize(engine: &Arc<Engine>, request: Request, id: &str, query: &Query) {
+    let result = (|| {
+        let exec = engine.execs.get(id)?;
+        let size = window_size(query)?;
+        let terminal = exec.progress().terminal.clone();
+        if let Some(master) = terminal {
+            sys::set_window_size(master.as_raw_fd(), size).map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+        Ok::<_, ApiError>(())
+    })();
+    match result {
+        Ok(()) => respond_empty(request, 200),
+        Err(error) => respond_error(request, &error),
+    }
+}
+
+/// The `h` and `w` of a resize request.
+pub fn window_size(query: &Query) -> Result<WindowSize, ApiError> {
+    let dimension = |key: &str| -> Result<u16, ApiError> {
+        let value = query.integer(key)?.unwrap_or(0);
+        u16::try_from(value).map_err(|_| ApiError::BadRequest(format!("invalid {key}: {value}")))
+    };
+    Ok(WindowSize { rows: dimension("h")?, columns: dimension("w")? })
+}
