@@ -84,8 +84,8 @@ impl Client {
     /// Upgrade`, `Upgrade: tcp`), as `attach` does. On `101` the response's
     /// body is that stream, read until the daemon closes it; the connection is
     /// not HTTP any more (docs/09-attach.md).
-    pub fn request_upgrade(&mut self, path: &str) -> io::Result<Response<'_>> {
-        self.send("POST", path, None, Connection::Upgrade)
+    pub fn request_upgrade(&mut self, path: &str, body: Option<&Value>) -> io::Result<Response<'_>> {
+        self.send("POST", path, body, Connection::Upgrade)
     }
 
     fn send(
@@ -185,6 +185,17 @@ fn read_response(connection: &mut BufReader<UnixStream>, head_only: bool) -> io:
         Body::UntilClose(connection)
     };
     Ok(Response { status, content_type, body })
+}
+
+impl Response<'_> {
+    /// A second handle on the connection, for writing to an upgraded stream
+    /// while this response reads from it (attach and exec with stdin).
+    pub fn writer(&self) -> io::Result<UnixStream> {
+        match &self.body {
+            Body::UntilClose(reader) => reader.get_ref().try_clone(),
+            _ => Err(io::Error::other("not an upgraded connection")),
+        }
+    }
 }
 
 impl Read for Response<'_> {

@@ -7,6 +7,8 @@
 mod api;
 mod commands;
 mod http_client;
+mod session;
+mod terminal;
 
 use std::path::PathBuf;
 
@@ -24,6 +26,8 @@ Options:
 Commands:
   run       Create and start a container
   create    Create a container
+  attach    Attach to a running container's input and output
+  exec      Run a command in a running container
   start     Start one or more stopped containers
   stop      Stop one or more running containers
   restart   Restart one or more containers
@@ -46,6 +50,7 @@ Run 'orchestrate COMMAND --help' for more information on a command.
 ";
 
 fn main() {
+    common::sys::restore_default_action(libc::SIGPIPE);
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let mut socket = std::env::var_os("ORCHESTRATOR_SOCKET")
         .map(PathBuf::from)

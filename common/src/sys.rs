@@ -663,3 +663,12 @@ pub fn raw_settings(settings: &TerminalSettings) -> TerminalSettings {
     unsafe { libc::cfmakeraw(&mut raw) };
     raw
 }
+
+/// Gives `signal` back its default action (signal(2)). The CLI does this for
+/// SIGPIPE, which Rust ignores at start-up: `orchestrate ps | head` then ends
+/// quietly when `head` has read enough, as Unix tools do, instead of failing
+/// to print. (Socket writes are unaffected: std sends with MSG_NOSIGNAL.)
+pub fn restore_default_action(signal: c_int) {
+    // SAFETY: SIG_DFL is a valid disposition for any catchable signal.
+    unsafe { libc::signal(signal, libc::SIG_DFL) };
+}

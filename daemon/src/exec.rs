@@ -249,9 +249,13 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
         _ => exec.attach_stdout,
     };
 
+    // The exit is recorded before the connection closes: a client reads the
+    // exit code (`GET /exec/{id}/json`) as soon as its stream ends.
+    let record_exit = || exec.exited(engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM));
     match stdin {
         None => {
             relay_output(outputs, exec.tty, &wanted, &mut connection);
+            record_exit();
         }
         Some(stdin) => {
             let keys = if exec.detach_keys.is_empty() { detach_keys::DEFAULT } else { &exec.detach_keys };
@@ -259,11 +263,13 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
             let duplex = upgrade::split(connection, move |client| forward_input(client, stdin, &mut keys));
             if let Ok(mut output) = duplex.output() {
                 relay_output(outputs, exec.tty, &wanted, &mut output);
+                record_exit();
+            } else {
+                record_exit();
             }
             duplex.finish();
         }
     }
-    exec.exited(engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM));
 }
 
 /// Copies the client's input to the exec's stdin until the client

@@ -11,11 +11,21 @@ pub fn descendants() -> Vec<Pid> {
     common::proc::descendants(sys::getpid())
 }
 
-/// Sends `signal` to every descendant. A process that died in the meantime
-/// (ESRCH) is simply gone already.
+/// Sends `signal` to every descendant, looking again until a look finds no
+/// process it has not signalled yet: one forked while we signalled (its
+/// parent not stopped yet, for a pause) gets it too. A process that died in
+/// the meantime (ESRCH) is simply gone already.
 pub fn signal_descendants(signal: i32) {
-    for pid in descendants() {
-        let _ = sys::kill(pid, signal);
+    let mut signalled = std::collections::HashSet::new();
+    loop {
+        let new: Vec<Pid> = descendants().into_iter().filter(|pid| !signalled.contains(pid)).collect();
+        if new.is_empty() {
+            return;
+        }
+        for pid in new {
+            let _ = sys::kill(pid, signal);
+            signalled.insert(pid);
+        }
     }
 }
 

@@ -10,30 +10,32 @@ use crate::api::{container_path, daemon_error, for_each, Api, CliError};
 use crate::http_client::encode;
 
 const START_HELP: &str = "\
-Usage: orchestrate start [-a] NAME...
+Usage: orchestrate start [-a] [-i] NAME...
 
 Start one or more created or stopped containers.
 
 Options:
-  -a, --attach   Attach to the container's output and exit with its code
+  -a, --attach        Attach to the container's output and exit with its code
+  -i, --interactive   Attach this terminal's input too (a container created with -i)
 ";
 
 pub fn start(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
-    let (mut attach, mut names) = (false, Vec::new());
+    let (mut attach, mut interactive, mut names) = (false, false, Vec::new());
     while let Some(arg) = parser.next().map_err(usage_error("start"))? {
         match arg {
             Short('a') | Long("attach") => attach = true,
+            Short('i') | Long("interactive") => interactive = true,
             Short('h') | Long("help") => return help(START_HELP),
             Value(name) => names.push(text("start", name)?),
             other => return Err(usage_error("start")(other.unexpected())),
         }
     }
     require("start", &names, 1)?;
-    if attach {
+    if attach || interactive {
         if names.len() > 1 {
             return Err(CliError::usage("start", "you cannot start and attach multiple containers at once"));
         }
-        return super::run::start_attached(api, &names[0]);
+        return super::run::start_attached(api, &names[0], interactive);
     }
     let result = for_each(&names, |name| api.expect("POST", &container_path(name, "/start"), None).map(drop));
     result

@@ -64,7 +64,7 @@ pub fn print_logs(api: &mut Api, name: &str, query: &str) -> Result<(), CliError
 /// Prints a container's output stream: Docker's frames, stdout to stdout and
 /// stderr to stderr, or raw bytes (a TTY container). With `live`, each piece
 /// is shown as it arrives; otherwise big outputs go out in big writes.
-pub(super) fn print_output(from: impl std::io::Read, raw: bool, live: bool) -> Result<(), CliError> {
+pub fn print_output(from: impl std::io::Read, raw: bool, live: bool) -> Result<(), CliError> {
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut stderr = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr().lock());
     let mut from = std::io::BufReader::with_capacity(64 * 1024, from);

@@ -6,8 +6,10 @@ use std::ffi::OsString;
 
 use crate::api::{Api, CliError};
 
+mod attach;
 mod control;
 mod events;
+mod exec;
 mod inspect;
 mod logs;
 mod ps;
@@ -15,11 +17,15 @@ mod run;
 mod system;
 mod top;
 
+pub use logs::print_output;
+
 /// Runs `command` with its arguments; returns the process exit code.
 pub fn run(command: &str, args: &[OsString], api: &mut Api) -> Result<i32, CliError> {
     let parser = lexopt::Parser::from_args(args.iter().cloned());
     match command {
         "run" => run::run(parser, api),
+        "attach" => attach::attach(parser, api),
+        "exec" => exec::exec(parser, api),
         "create" => run::create(parser, api),
         "start" => control::start(parser, api),
         "stop" => control::stop(parser, api),

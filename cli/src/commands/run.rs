@@ -1,19 +1,26 @@
 //! `run` and `create`: a container's configuration from flags, sent as
-//! Docker's create body; `run` then starts it, and with `-a` waits for it and
-//! exits with its code. The exit codes are the docker CLI's: 125 when the
+//! Docker's create body; `run` then starts it, and with `-a`, `-i` or `-t`
+//! stays attached (an attached session, `session.rs`) and exits with its code. The exit codes are the docker CLI's: 125 when the
 //! daemon refuses, 127 / 126 when the command cannot be found / executed
 //! (chosen from the error text, as the docker CLI does).
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 
 use lexopt::prelude::*;
 use serde_json::{json, Value};
 
+use common::detach_keys::{self, DetachKeys};
+use common::sys::WindowSize;
+
 use super::{help, text, value};
 use crate::api::{container_path, daemon_error, Api, CliError};
 use crate::http_client::encode;
+use crate::session::{self, Ended, SessionOptions};
 
 const CONTAINER_OPTIONS: &str = "
+  -i, --interactive       Keep stdin open; attached, send this terminal's input to it
+  -t, --tty               Give the container a terminal (with -i: an interactive session)
   --name NAME             Assign a name (default: a generated adjective_surname)
   --rm                    Remove the container when it exits
   -e, --env KEY=VALUE     Set an environment variable (KEY alone copies it from here)
@@ -30,8 +37,9 @@ fn run_help() -> String {
     format!(
         "Usage: orchestrate run [OPTIONS] [--] COMMAND [ARG...]\n\n\
          Create and start a container. Prints its ID and returns, unless -a.\n\nOptions:\n  \
-         -d, --detach            Run in the background and print the ID (the default)\n  \
-         -a, --attach            Wait, print the container's output, and exit with its code\
+         -d, --detach            Run in the background and print the ID (the default without -a, -i, -t)\n  \
+         -a, --attach            Wait, print the container's output, and exit with its code\n  \
+         --detach-keys KEYS      Keys that detach and leave it running (default ctrl-p,ctrl-q)\
          {CONTAINER_OPTIONS}"
     )
 }
@@ -45,6 +53,11 @@ fn create_help() -> String {
 struct ContainerOptions {
     name: Option<String>,
     attach: bool,
+    /// `-d` was given: not attached, whatever `-i` and `-t` say.
+    detach: bool,
+    interactive: bool,
+    tty: bool,
+    detach_keys: Option<String>,
     auto_remove: bool,
     env: Vec<String>,
     workdir: Option<String>,
@@ -58,42 +71,64 @@ struct ContainerOptions {
 
 pub fn run(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
     let Some(options) = parse("run", parser)? else { return help(&run_help()) };
+    let attached = !options.detach && (options.attach || options.interactive || options.tty);
+    let detach_keys = parse_detach_keys(options.detach_keys.as_deref())?;
+    if attached && options.interactive && options.tty && !std::io::stdin().is_terminal() {
+        return Err(CliError::new("the input device is not a TTY", 1));
+    }
     let id = create_container(api, &options).map_err(exit_125)?;
-    if !options.attach {
+    if !attached {
         println!("{id}");
         start_container(api, &id)?;
         return Ok(0);
     }
-    attach_and_start(api, &id, false, options.auto_remove)
+    let session = SessionOptions { tty: options.tty, stdin: options.interactive, detach_keys };
+    attach_and_start(api, &id, session, options.auto_remove)
+}
+
+/// `--detach-keys`, checked here so a typo fails before anything is created.
+pub(super) fn parse_detach_keys(keys: Option<&str>) -> Result<DetachKeys, CliError> {
+    DetachKeys::parse(keys.unwrap_or(detach_keys::DEFAULT)).map_err(|message| CliError::new(message, 125))
 }
 
 pub fn create(parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> {
     let Some(options) = parse("create", parser)? else { return help(&create_help()) };
-    if options.attach {
-        return Err(CliError::usage("create", "unknown flag: -a"));
+    if options.attach || options.detach || options.detach_keys.is_some() {
+        return Err(CliError::usage("create", "-a, -d and --detach-keys are for run"));
     }
     let id = create_container(api, &options).map_err(exit_125)?;
     println!("{id}");
     Ok(0)
 }
 
-/// `start -a NAME`: attach, start, print the output as it comes, and exit
-/// with the container's code.
-pub fn start_attached(api: &mut Api, name: &str) -> Result<i32, CliError> {
+/// `start -a [-i] NAME`: attach, start, print the output as it comes (and
+/// send stdin with `-i`), and exit with the container's code.
+pub fn start_attached(api: &mut Api, name: &str, interactive: bool) -> Result<i32, CliError> {
     let inspect = api.json("GET", &container_path(name, "/json"), None)?;
-    let tty = inspect.pointer("/Config/Tty").and_then(Value::as_bool).unwrap_or(false);
-    let auto_remove = inspect.pointer("/HostConfig/AutoRemove").and_then(Value::as_bool).unwrap_or(false);
-    attach_and_start(api, name, tty, auto_remove)
+    let flag = |pointer: &str| inspect.pointer(pointer).and_then(Value::as_bool).unwrap_or(false);
+    let session = SessionOptions {
+        tty: flag("/Config/Tty"),
+        stdin: interactive && flag("/Config/OpenStdin"),
+        detach_keys: parse_detach_keys(None)?,
+    };
+    attach_and_start(api, name, session, flag("/HostConfig/AutoRemove"))
 }
 
 /// The docker CLI's attached run, on three connections: the attach (upgraded
 /// to a raw stream, opened before the start so no output is missed), the wait
 /// (its headers come back at once), and the start. Output is printed as it
-/// arrives; the exit code comes from the wait.
-fn attach_and_start(api: &mut Api, name: &str, tty: bool, auto_remove: bool) -> Result<i32, CliError> {
+/// arrives, input sent with `-i`; the exit code comes from the wait. A detach
+/// leaves the container running and exits 0.
+fn attach_and_start(
+    api: &mut Api,
+    name: &str,
+    session: SessionOptions,
+    auto_remove: bool,
+) -> Result<i32, CliError> {
     let mut attacher = api.client.another();
-    let attach_path = container_path(name, "/attach?stream=1&stdout=1&stderr=1");
-    let output = attacher.request_upgrade(&attach_path)?;
+    let stdin = if session.stdin { "&stdin=1" } else { "" };
+    let attach_path = container_path(name, &format!("/attach?stream=1&stdout=1&stderr=1{stdin}"));
+    let output = attacher.request_upgrade(&attach_path, None)?;
     if output.status != 101 {
         return Err(daemon_error(output));
     }
@@ -106,9 +141,25 @@ fn attach_and_start(api: &mut Api, name: &str, tty: bool, auto_remove: bool) -> 
     }
     start_container(api, name)?;
     // Ends when the daemon closes the stream: the container has stopped and
-    // every byte was delivered.
-    super::logs::print_output(output, tty, true)?;
-    super::control::read_wait_answer(wait_response, 125)
+    // every byte was delivered (or the user detached).
+    let resizer = api.client.another();
+    match session::run(output, session, resize_container(resizer, name))? {
+        Ended::Detached => Ok(0),
+        Ended::OutputEnded => super::control::read_wait_answer(wait_response, 125),
+    }
+}
+
+/// Sends the terminal's size to the container (`POST …/resize`); a container
+/// that already stopped refuses with 409, which the docker CLI ignores too.
+pub(super) fn resize_container(
+    mut client: crate::http_client::Client,
+    name: &str,
+) -> impl FnMut(WindowSize) + Send + 'static {
+    let name = name.to_string();
+    move |size| {
+        let path = container_path(&name, &format!("/resize?h={}&w={}", size.rows, size.columns));
+        let _ = client.call("POST", &path, None);
+    }
 }
 
 /// Starts the container; a command that cannot run exits 127 or 126.
@@ -133,6 +184,13 @@ fn exit_code_for_start_error(message: &str) -> i32 {
     }
 }
 
+/// `StdinOnce` as the docker CLI sets it: the first attached client's
+/// end-of-input closes the container's stdin — for an attached `run -i`,
+/// and for `create -i`, whose stdin is meant for `start -a -i`.
+fn command_attaches(options: &ContainerOptions) -> bool {
+    !options.detach
+}
+
 fn exit_125(error: CliError) -> CliError {
     CliError { exit_code: if error.exit_code == 0 { 0 } else { 125 }, ..error }
 }
@@ -146,6 +204,10 @@ fn create_container(api: &mut Api, options: &ContainerOptions) -> Result<String,
     let body = json!({
         "Cmd": options.command,
         "Env": options.env,
+        "Tty": options.tty,
+        "OpenStdin": options.interactive,
+        "StdinOnce": options.interactive && command_attaches(options),
+        "AttachStdin": options.interactive,
         "WorkingDir": cwd,
         "Labels": options.labels,
         "Image": "",
@@ -176,8 +238,11 @@ fn parse(command: &'static str, mut parser: lexopt::Parser) -> Result<Option<Con
     while let Some(arg) = parser.next().map_err(|e| bad(e.to_string()))? {
         match arg {
             Long("name") => options.name = Some(value(command, &mut parser)?),
-            Short('d') | Long("detach") if command == "run" => options.attach = false,
-            Short('a') | Long("attach") if command == "run" => options.attach = true,
+            Short('d') | Long("detach") => options.detach = true,
+            Short('a') | Long("attach") => options.attach = true,
+            Short('i') | Long("interactive") => options.interactive = true,
+            Short('t') | Long("tty") => options.tty = true,
+            Long("detach-keys") => options.detach_keys = Some(value(command, &mut parser)?),
             Long("rm") => options.auto_remove = true,
             Short('e') | Long("env") => {
                 let entry = value(command, &mut parser)?;
