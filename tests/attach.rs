@@ -1,8 +1,12 @@
 //! `POST /containers/{id}/attach` with `Upgrade: tcp`: the 101 comes back at
 //! once, the connection then carries the output as it is written, several
 //! attachers each get all of it, an attach made before `start` misses nothing,
-//! and the stream ends when the container stops. Driven through raw sockets,
-//! the CLI (`run -a`, `start -a`) and the docker CLI's attached `run`.
+//! and the stream ends when the container stops. With `stdin=1` the client's
+//! bytes reach the container's stdin; the client's half-close ends them (and
+//! closes the container's stdin with `StdinOnce`); the detach keys end the
+//! attach and leave the container running. `GET …/attach/ws` does the same
+//! over a WebSocket. Driven through raw sockets, a tungstenite client, the CLI
+//! (`run -a`, `run -i`, `start -a -i`, `attach`) and the docker CLI.
 
 mod support;
 
@@ -17,10 +21,15 @@ use support::{stderr, stdout, TestDaemon};
 /// Sends an attach request and reads the response head; returns the status
 /// line and the connection, positioned at the start of the raw stream.
 fn attach(daemon: &TestDaemon, name: &str) -> (String, BufReader<UnixStream>) {
+    attach_with(daemon, name, "")
+}
+
+/// `attach` with more query parameters (`&stdin=1`, `&detachKeys=…`).
+fn attach_with(daemon: &TestDaemon, name: &str, extra: &str) -> (String, BufReader<UnixStream>) {
     let mut stream = UnixStream::connect(&daemon.socket).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let request = format!(
-        "POST /v1.41/containers/{name}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: test\r\n\
+        "POST /v1.41/containers/{name}/attach?stream=1&stdout=1&stderr=1{extra} HTTP/1.1\r\nHost: test\r\n\
          Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -122,4 +131,229 @@ fn the_docker_cli_runs_attached() {
     let removed = docker(&["run", "--rm", "busybox", "echo", "gone"]);
     assert_eq!((removed.status.code(), stdout(&removed)), (Some(0), "gone\n".to_string()));
     assert_eq!(stdout(&docker(&["ps", "-aq"])).lines().count(), 1, "only dr is left");
+}
+
+/// The next frame's payload, as text.
+fn next_payload(reader: &mut impl Read) -> String {
+    let (_, payload) = read_frame(reader).unwrap().expect("a frame");
+    String::from_utf8(payload).unwrap()
+}
+
+#[test]
+fn stdin_reaches_the_container_and_a_half_close_ends_it() {
+    let daemon = TestDaemon::start();
+    // `create -i`: OpenStdin and StdinOnce, as `docker create -i` sets them.
+    let script = "while read line; do echo \"<$line>\"; done; echo after-eof; exit 7";
+    daemon.cli_ok(&["create", "-i", "--name", "upper", "--", "sh", "-c", script]);
+    let (status, mut reader) = attach_with(&daemon, "upper", "&stdin=1");
+    assert!(status.starts_with("HTTP/1.1 101"), "{status}");
+    daemon.cli_ok(&["start", "upper"]);
+    let mut writer = reader.get_ref().try_clone().unwrap();
+    writer.write_all(b"hello\n").unwrap();
+    assert_eq!(next_payload(&mut reader), "<hello>\n", "each line comes back while stdin is open");
+    writer.write_all(b"again\n").unwrap();
+    assert_eq!(next_payload(&mut reader), "<again>\n");
+    // The half-close: the container reads end-of-file; the output still flows.
+    writer.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(frames(reader), [(Stream::Stdout, "after-eof\n".to_string())]);
+    daemon.wait_status("upper", "exited");
+    assert_eq!(daemon.inspect("upper")["State"]["ExitCode"], 7);
+}
+
+#[test]
+fn input_sent_before_start_and_the_half_close_are_kept_until_the_process_exists() {
+    // The docker CLI's `run -i` with piped input: everything, then the
+    // half-close, before `start` is even sent (docker-reference.md §2.2).
+    let daemon = TestDaemon::start();
+    daemon.cli_ok(&["create", "-i", "--name", "early", "--", "sh", "-c", "cat; echo done"]);
+    let (_, reader) = attach_with(&daemon, "early", "&stdin=1");
+    let mut writer = reader.get_ref().try_clone().unwrap();
+    writer.write_all(b"in1\nin2\n").unwrap();
+    writer.shutdown(std::net::Shutdown::Write).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    daemon.cli_ok(&["start", "early"]);
+    let text: String = frames(reader).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(text, "in1\nin2\ndone\n");
+}
+
+#[test]
+fn without_stdin_once_the_container_keeps_its_stdin_for_the_next_attacher() {
+    let daemon = TestDaemon::start();
+    // `run -d -i`: OpenStdin without StdinOnce.
+    daemon.run(&[
+        "-d",
+        "-i",
+        "--name",
+        "keeper",
+        "--",
+        "sh",
+        "-c",
+        "while read line; do echo \"got $line\"; done",
+    ]);
+    for word in ["one", "two"] {
+        let (_, mut reader) = attach_with(&daemon, "keeper", "&stdin=1");
+        let mut writer = reader.get_ref().try_clone().unwrap();
+        writer.write_all(format!("{word}\n").as_bytes()).unwrap();
+        assert_eq!(next_payload(&mut reader), format!("got {word}\n"));
+        writer.shutdown(std::net::Shutdown::Write).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(daemon.status("keeper"), "running", "a half-close does not close a shared stdin");
+    }
+}
+
+#[test]
+fn two_attachers_see_what_one_of_them_types() {
+    let daemon = TestDaemon::start();
+    daemon.run(&["-d", "-i", "--name", "echo2", "--", "cat"]);
+    let (_, mut typist) = attach_with(&daemon, "echo2", "&stdin=1");
+    let (_, mut watcher) = attach(&daemon, "echo2");
+    std::thread::sleep(Duration::from_millis(100));
+    typist.get_ref().write_all(b"shared\n").unwrap();
+    assert_eq!(next_payload(&mut typist), "shared\n");
+    assert_eq!(next_payload(&mut watcher), "shared\n");
+}
+
+#[test]
+fn detach_keys_end_the_attach_and_leave_the_container_running() {
+    let daemon = TestDaemon::start();
+    daemon.run(&["-d", "-i", "--name", "stay", "--", "cat"]);
+    for (query, keys) in [("", &b"\x10\x11"[..]), ("&detachKeys=ctrl-x,x", &b"\x18x"[..])] {
+        let (status, mut reader) = attach_with(&daemon, "stay", &format!("&stdin=1{query}"));
+        assert!(status.starts_with("HTTP/1.1 101"), "{status}");
+        let mut writer = reader.get_ref().try_clone().unwrap();
+        writer.write_all(b"before\n").unwrap();
+        assert_eq!(next_payload(&mut reader), "before\n");
+        // Half of the sequence is held back, the rest of it detaches; what
+        // follows it never reaches the container.
+        writer.write_all(&keys[..1]).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        writer.write_all(&keys[1..]).unwrap();
+        let _ = writer.write_all(b"after\n"); // may find the connection shut already
+        let started = Instant::now();
+        assert_eq!(frames(reader), [], "the daemon closes the stream");
+        assert!(started.elapsed() < Duration::from_secs(2), "at once, not at a heartbeat");
+        assert_eq!(daemon.status("stay"), "running");
+    }
+    let logged = daemon.cli_ok(&["logs", "stay"]);
+    assert_eq!(logged, "before\nbefore\n", "the keys and what followed them were not forwarded");
+    let (status, _) = attach_with(&daemon, "stay", "&stdin=1&detachKeys=ctrl-");
+    assert!(status.starts_with("HTTP/1.1 400"), "{status}");
+}
+
+#[test]
+fn the_cli_sends_its_stdin() {
+    let daemon = TestDaemon::start();
+    let piped = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new(support::binary("orchestrate"))
+            .arg("--socket")
+            .arg(&daemon.socket)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let run =
+        piped(&["run", "-i", "--name", "ri", "--", "sh", "-c", "cat; echo after-eof; exit 9"], b"in1\nin2\n");
+    assert_eq!((run.status.code(), stdout(&run)), (Some(9), "in1\nin2\nafter-eof\n".to_string()));
+    daemon.cli_ok(&["create", "-i", "--name", "sa", "--", "sh", "-c", "read line; echo \"[$line]\""]);
+    let start = piped(&["start", "-a", "-i", "sa"], b"typed\n");
+    assert_eq!((start.status.code(), stdout(&start)), (Some(0), "[typed]\n".to_string()));
+    // `attach` to a running container; the detach keys leave it running.
+    daemon.run(&["-d", "-i", "--name", "at", "--", "cat"]);
+    let mut attached = Command::new(support::binary("orchestrate"))
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .args(["attach", "at"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = attached.stdin.take().unwrap();
+    let mut output = BufReader::new(attached.stdout.take().unwrap());
+    input.write_all(b"hello\n").unwrap();
+    let mut echoed = String::new();
+    output.read_line(&mut echoed).unwrap();
+    assert_eq!(echoed, "hello\n");
+    input.write_all(b"\x10\x11").unwrap();
+    assert_eq!(attached.wait().unwrap().code(), Some(0), "a detach is a success");
+    assert_eq!(daemon.status("at"), "running");
+    let stopped = daemon.cli(&["attach", "sa"]);
+    assert_eq!(stopped.status.code(), Some(1));
+    assert!(stderr(&stopped).contains("You cannot attach to a stopped container, start it first"));
+}
+
+#[test]
+fn the_docker_cli_sends_stdin_and_half_closes() {
+    let daemon = TestDaemon::start();
+    let mut child = Command::new("docker")
+        .args(["run", "-i", "--name", "di", "busybox", "sh", "-c", "cat; echo after-eof; exit 9"])
+        .env("DOCKER_HOST", format!("unix://{}", daemon.socket.display()))
+        .env("DOCKER_CONFIG", daemon.dir.join("docker-config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("docker CLI");
+    child.stdin.take().unwrap().write_all(b"in1\nin2\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(9), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "in1\nin2\nafter-eof\n");
+}
+
+/// A WebSocket client over the daemon's Unix socket.
+fn websocket(daemon: &TestDaemon, query: &str) -> tungstenite::WebSocket<UnixStream> {
+    let stream = UnixStream::connect(&daemon.socket).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let url = format!("ws://localhost/v1.41/containers/{query}");
+    let (socket, response) = tungstenite::client(url.as_str(), stream).expect("WebSocket handshake");
+    assert_eq!(response.status().as_u16(), 101);
+    socket
+}
+
+/// The binary messages until the daemon closes, concatenated.
+fn received_until_close(socket: &mut tungstenite::WebSocket<UnixStream>) -> String {
+    let mut text = String::new();
+    loop {
+        match socket.read() {
+            Ok(tungstenite::Message::Binary(bytes)) => text.push_str(&String::from_utf8_lossy(&bytes)),
+            Ok(tungstenite::Message::Close(_)) | Err(_) => return text,
+            Ok(_) => {}
+        }
+    }
+}
+
+#[test]
+fn websocket_attach_carries_both_ways_and_ends_stdin_with_its_sentinel() {
+    let daemon = TestDaemon::start();
+    let script = "while read line; do echo \"<$line>\"; done; echo bye >&2; exit 3";
+    daemon.cli_ok(&["create", "-i", "--name", "ws", "--", "sh", "-c", script]);
+    let mut socket = websocket(&daemon, "ws/attach/ws?stream=1&stdin=1&stdout=1&stderr=1");
+    daemon.cli_ok(&["start", "ws"]);
+    socket.send(tungstenite::Message::Binary(b"hello\n".to_vec().into())).unwrap();
+    match socket.read().unwrap() {
+        tungstenite::Message::Binary(bytes) => assert_eq!(&bytes[..], b"<hello>\n"),
+        other => panic!("expected output, got {other:?}"),
+    }
+    socket.send(tungstenite::Message::Text("more\n".into())).unwrap();
+    // No half-close on a WebSocket: this message is the end of stdin.
+    socket.send(tungstenite::Message::Text(r#"{"stdin_eof": true}"#.into())).unwrap();
+    assert_eq!(received_until_close(&mut socket), "<more>\nbye\n", "raw bytes, stdout and stderr merged");
+    daemon.wait_status("ws", "exited");
+    assert_eq!(daemon.inspect("ws")["State"]["ExitCode"], 3);
+}
+
+#[test]
+fn websocket_attach_replays_logs_and_refuses_a_plain_request() {
+    let daemon = TestDaemon::start();
+    daemon.run(&["--name", "wl", "--", "sh", "-c", "echo earlier; sleep 0.3; echo later"]);
+    daemon.wait_status("wl", "exited");
+    let mut socket = websocket(&daemon, "wl/attach/ws?stream=1&stdout=1&logs=1");
+    daemon.cli_ok(&["start", "wl"]);
+    assert_eq!(received_until_close(&mut socket), "earlier\nlater\nearlier\nlater\n");
+    let (status, body) = daemon.http("GET", "/containers/wl/attach/ws?stream=1", None);
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
 }

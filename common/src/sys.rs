@@ -672,3 +672,8 @@ pub fn restore_default_action(signal: c_int) {
     // SAFETY: SIG_DFL is a valid disposition for any catchable signal.
     unsafe { libc::signal(signal, libc::SIG_DFL) };
 }
+
+/// A `PollFd` asking for room to write on `fd`.
+pub fn poll_entry_for_writing(fd: RawFd) -> PollFd {
+    PollFd { fd, events: libc::POLLOUT, revents: 0 }
+}

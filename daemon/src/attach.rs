@@ -30,39 +30,41 @@ use crate::logs::{self, Destination, FrameSink, LogQuery};
 use crate::shim_link;
 use crate::upgrade::{self, ClientInput};
 
-/// Client input read ahead while the connection is being split (see
-/// `upgrade::ClientInput::read_until_split`).
-const READ_AHEAD_LIMIT: usize = 1024 * 1024;
-
 /// What the client asked for.
-struct AttachOptions {
-    stdout: bool,
-    stderr: bool,
+pub struct AttachOptions {
+    pub stdout: bool,
+    pub stderr: bool,
     /// Replay the log first (`logs=1`).
-    past_output: bool,
+    pub past_output: bool,
     /// Forward the client's input (`stdin=1` on a container with `OpenStdin`).
-    stdin: bool,
-    detach_keys: DetachKeys,
+    pub stdin: bool,
+    pub detach_keys: DetachKeys,
+}
+
+/// The container and the options of an attach request (HTTP or WebSocket).
+pub fn prepare(
+    engine: &Engine,
+    reference: &str,
+    query: &Query,
+) -> Result<(Arc<Container>, AttachOptions), ApiError> {
+    let container = engine.find(reference)?;
+    let keys = query.get("detachKeys").filter(|keys| !keys.is_empty()).unwrap_or(detach_keys::DEFAULT);
+    let options = AttachOptions {
+        stdout: query.flag("stdout")?,
+        stderr: query.flag("stderr")?,
+        past_output: query.flag("logs")?,
+        // Docker ignores `stdin=1` for a container created without -i.
+        stdin: query.flag("stdin")? && container.lock().config.open_stdin,
+        detach_keys: DetachKeys::parse(keys).map_err(ApiError::BadRequest)?,
+    };
+    if decide(Action::Attach, container.status()) != Decision::Allowed {
+        return Err(crate::lifecycle::wrong_state(Action::Attach, &container, reference));
+    }
+    Ok((container, options))
 }
 
 pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {
-    let prepared = (|| {
-        let container = engine.find(reference)?;
-        let keys = query.get("detachKeys").filter(|keys| !keys.is_empty()).unwrap_or(detach_keys::DEFAULT);
-        let options = AttachOptions {
-            stdout: query.flag("stdout")?,
-            stderr: query.flag("stderr")?,
-            past_output: query.flag("logs")?,
-            // Docker ignores `stdin=1` for a container created without -i.
-            stdin: query.flag("stdin")? && container.lock().config.open_stdin,
-            detach_keys: DetachKeys::parse(keys).map_err(ApiError::BadRequest)?,
-        };
-        if decide(Action::Attach, container.status()) != Decision::Allowed {
-            return Err(crate::lifecycle::wrong_state(Action::Attach, &container, reference));
-        }
-        Ok::<_, ApiError>((container, options))
-    })();
-    let (container, options) = match prepared {
+    let (container, options) = match prepare(engine, reference, query) {
         Ok(prepared) => prepared,
         Err(error) => return respond_error(request, &error),
     };
@@ -121,7 +123,7 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
 
 /// Waits for the output to attach to: the run going on now, or the next one
 /// to start (Docker keeps an attach to a stopped container open for that).
-fn wait_for_run(container: &Container, run_at_attach: u64) {
+pub fn wait_for_run(container: &Container, run_at_attach: u64) {
     container
         .wait_until(None, |state| state.status.has_processes() || state.run > run_at_attach || state.removed);
 }
@@ -138,30 +140,50 @@ fn forward_stdin(
 ) -> bool {
     // `docker run -i` attaches, and may send all its input, before `start`.
     wait_for_run(container, run_at_attach);
-    let Ok(held) = client.read_until_split(READ_AHEAD_LIMIT) else { return false };
     let Ok(mut stdin) = shim_link::stdin(&container.dir) else { return false };
     let mut forwarded = Vec::new();
-    let mut pending = held;
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
-        if !pending.is_empty() {
-            forwarded.clear();
-            let detached = detach_keys.filter(&pending, &mut forwarded);
-            // A container that closed its stdin for good (EPIPE) ends the forwarding.
-            if stdin.write_all(&forwarded).is_err() || detached {
-                return detached;
-            }
-            pending.clear();
-        }
-        match client.read(&mut buffer) {
+        let count = match client.read(&mut buffer) {
             Ok(0) | Err(_) => break,
-            Ok(count) => pending.extend_from_slice(&buffer[..count]),
+            Ok(count) => count,
+        };
+        forwarded.clear();
+        let detached = detach_keys.filter(&buffer[..count], &mut forwarded);
+        // A container that closed its stdin for good (EPIPE) ends the forwarding.
+        if write_input(&mut stdin, &forwarded).is_err() || detached {
+            return detached;
         }
     }
     // The client half-closed its side: its input is over.
+    end_of_input(container, stdin, stdin_once);
+    false
+}
+
+/// Writes into a process's stdin: a pipe, or a terminal's master side, which
+/// the shim reads without blocking — a flag its copy shares with ours, so a
+/// full terminal buffer says "try again" (EAGAIN) here: wait until it has room.
+pub fn write_input(stdin: &mut std::fs::File, mut bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    while !bytes.is_empty() {
+        match stdin.write(bytes) {
+            Ok(written) => bytes = &bytes[written..],
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                let mut entries = [common::sys::poll_entry_for_writing(stdin.as_raw_fd())];
+                common::sys::poll(&mut entries, None)?;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// The client's input is over: our copy of the container's stdin closes and,
+/// with `StdinOnce`, the shim's too — the container reads end-of-file.
+pub fn end_of_input(container: &Container, stdin: std::fs::File, stdin_once: bool) {
     drop(stdin);
     if stdin_once {
         let _ = shim_link::request(&container.dir, &ShimRequest::CloseStdin);
     }
-    false
 }

@@ -31,8 +31,6 @@ use crate::http_io::{self, docker_headers, header, respond_empty, respond_error,
 use crate::shim_link;
 use crate::upgrade::{self, ClientInput};
 
-/// Client input read ahead while the connection is being split.
-const READ_AHEAD_LIMIT: usize = 1024 * 1024;
 /// The exit code recorded when the shim went away before reporting one: the
 /// exec died with it (`PR_SET_PDEATHSIG(SIGKILL)`).
 const KILLED_WITH_SHIM: i32 = 128 + libc::SIGKILL;
@@ -276,22 +274,21 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
 /// half-closes — then the exec's stdin is closed: it reads end-of-file — or
 /// types the detach keys.
 fn forward_input(client: &mut ClientInput, mut stdin: File, keys: &mut DetachKeys) {
-    let Ok(mut pending) = client.read_until_split(READ_AHEAD_LIMIT) else { return };
     let mut forwarded = Vec::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
+        let count = match client.read(&mut buffer) {
+            Ok(0) | Err(_) => return, // dropping `stdin` closes it
+            Ok(count) => count,
+        };
         forwarded.clear();
-        let detached = keys.filter(&pending, &mut forwarded);
-        if stdin.write_all(&forwarded).is_err() {
+        let detached = keys.filter(&buffer[..count], &mut forwarded);
+        if crate::attach::write_input(&mut stdin, &forwarded).is_err() {
             return;
         }
         if detached {
             client.hang_up();
             return;
-        }
-        match client.read(&mut buffer) {
-            Ok(0) | Err(_) => return, // dropping `stdin` closes it
-            Ok(count) => pending = buffer[..count].to_vec(),
         }
     }
 }

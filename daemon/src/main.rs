@@ -8,6 +8,7 @@
 
 mod api_error;
 mod attach;
+mod attach_ws;
 mod container;
 mod create_request;
 mod engine;

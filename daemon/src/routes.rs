@@ -63,6 +63,9 @@ pub fn handle(engine: &Arc<Engine>, request: Request) {
         (Method::Post, ["containers", reference, "attach"]) => {
             crate::attach::handle(engine, request, reference, &query)
         }
+        (Method::Get, ["containers", reference, "attach", "ws"]) => {
+            crate::attach_ws::handle(engine, request, reference, &query)
+        }
         (Method::Post, ["containers", reference, "exec"]) => crate::exec::create(engine, request, reference),
         (Method::Post, ["containers", reference, "resize"]) => {
             let result = engine.find(reference).and_then(|container| {

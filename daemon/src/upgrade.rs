@@ -29,8 +29,12 @@ const READ_CALLS: [u64; 2] = [0 /* read */, 45 /* recvfrom */];
 #[cfg(target_arch = "aarch64")]
 const READ_CALLS: [u64; 2] = [63 /* read */, 207 /* recvfrom */];
 
-/// How long the output side waits between two looks at the input thread.
+/// How long the output side waits between two looks at the input thread at
+/// first, and at most: the input thread is usually blocked reading within
+/// microseconds; it stays busy only while it writes into a container that
+/// does not read its stdin, and then the looks grow rarer.
 const LOOK_AGAIN: Duration = Duration::from_micros(200);
+const LOOK_AGAIN_AT_MOST: Duration = Duration::from_millis(50);
 
 /// The output half of an upgraded connection.
 pub enum Output {
@@ -93,23 +97,6 @@ impl Read for ClientInput {
 }
 
 impl ClientInput {
-    /// Reads what the client sends until the output side has its socket
-    /// duplicate — the first read that blocks gives it — or until `limit`
-    /// bytes or end-of-file. Call this before anything else can block the
-    /// input thread (a container that does not read its stdin), so that the
-    /// output never waits behind the input. Returns what was read meanwhile.
-    pub fn read_until_split(&mut self, limit: usize) -> io::Result<Vec<u8>> {
-        let mut held = Vec::new();
-        let mut buffer = [0u8; 16 * 1024];
-        while held.len() < limit && lock(&self.shared).socket.is_none() {
-            match self.connection.read(&mut buffer)? {
-                0 => break,
-                count => held.extend_from_slice(&buffer[..count]),
-            }
-        }
-        Ok(held)
-    }
-
     /// Shuts the connection down both ways (detach keys): the client sees
     /// end-of-file and the output side's next write fails.
     pub fn hang_up(&self) {
@@ -143,6 +130,7 @@ impl Duplex {
     /// blocked on, or the whole connection once the input side is done.
     pub fn output(&self) -> io::Result<Output> {
         let mut meeting = lock(&self.shared);
+        let mut pause = LOOK_AGAIN;
         loop {
             if let Some(connection) = meeting.returned.take() {
                 return Ok(Output::Whole(connection));
@@ -153,12 +141,9 @@ impl Duplex {
                 return Ok(Output::Socket(socket));
             }
             // Running, or between two reads: look again in a moment.
-            meeting = self
-                .shared
-                .1
-                .wait_timeout(meeting, LOOK_AGAIN)
-                .expect("invariant: meeting lock not poisoned")
-                .0;
+            meeting =
+                self.shared.1.wait_timeout(meeting, pause).expect("invariant: meeting lock not poisoned").0;
+            pause = (pause * 2).min(LOOK_AGAIN_AT_MOST);
         }
     }
 

@@ -3,7 +3,8 @@
 //! `orchestrate run -d -- true`, and `orchestrate ps -a` with 100 containers.
 //! Targets (issue 2): `run -d` median under 5 ms, `ps -a` under 3 ms.
 //!
-//! Run: `cargo build --release --workspace && cargo bench -p orchestrator-tests --bench lifecycle`
+//! Run: `cargo static-build && cargo static-bench --bench lifecycle` (statically
+//! linked release binaries, `.cargo/config.toml`).
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -6,7 +6,8 @@
 //! - follow latency: a line written by the container until `orchestrate logs -f`
 //!   prints it, with 1 follower and with 100.
 //!
-//! Run: `cargo build --release --workspace && cargo bench -p orchestrator-tests --bench logs`
+//! Run: `cargo static-build && cargo static-bench --bench logs` (statically
+//! linked release binaries, `.cargo/config.toml`)
 //! (add `-- follow` or `-- ingest` to run one part).
 
 #[path = "../support/mod.rs"]
