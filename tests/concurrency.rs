@@ -98,3 +98,20 @@ fn two_hundred_requests_at_once() {
     }
     assert_eq!(daemon.status("busy"), "running");
 }
+
+#[test]
+fn running_out_of_descriptors_does_not_kill_the_daemon() {
+    // 64 descriptors: more connections than that exhaust them, and accept(2)
+    // fails with EMFILE. The daemon must ride it out and serve again once the
+    // clients are gone.
+    let daemon = TestDaemon::start_with_file_limit(64);
+    daemon.run(&["--name", "before", "--", "sleep", "1000"]);
+    let idle: Vec<std::os::unix::net::UnixStream> =
+        (0..100).map(|_| std::os::unix::net::UnixStream::connect(&daemon.socket).unwrap()).collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(idle);
+    support::eventually("the daemon answers again", || daemon.http("GET", "/_ping", None).0 == 200);
+    assert_eq!(daemon.status("before"), "running");
+    daemon.run(&["--name", "after", "--", "true"]);
+    assert_eq!(daemon.cli_ok(&["ps", "-aq"]).lines().count(), 2);
+}

@@ -94,11 +94,16 @@ fn exits_while_the_daemon_is_down_are_reported_with_their_code() {
     assert!(!daemon.container_dir(&removable).exists());
 }
 
+/// A container whose main process starts a grandchild that leaves its
+/// process group (`setsid`): PR_SET_PDEATHSIG does not reach it.
+const WITH_ESCAPEE: &str = "setsid sleep 1000 & exec sleep 1000";
+
 #[test]
 fn a_killed_shim_is_an_exit_never_a_running_container() {
     let daemon = TestDaemon::start();
-    let id = daemon.run(&["--name", "orphaned", "--", "sleep", "1000"]);
+    let id = daemon.run(&["--name", "orphaned", "--", "sh", "-c", WITH_ESCAPEE]);
     let pid = pid_of(&daemon, "orphaned");
+    eventually("both processes run", || support::container_processes(&id).len() == 2);
     let shim: i32 =
         support::read_to_string(&daemon.container_dir(&id).join("shim.pid")).trim().parse().unwrap();
     common::sys::kill(shim, libc::SIGKILL).unwrap();
@@ -108,6 +113,7 @@ fn a_killed_shim_is_an_exit_never_a_running_container() {
     assert_eq!(inspect["State"]["ExitCode"], 255);
     assert!(inspect["State"]["Error"].as_str().unwrap().contains("shim died"), "{inspect}");
     eventually("PR_SET_PDEATHSIG took the container with its shim", || !exists(pid));
+    assert_eq!(support::container_processes(&id), Vec::<i32>::new(), "the escaped grandchild was killed too");
     // It can run again.
     daemon.cli_ok(&["start", "orphaned"]);
     assert_eq!(daemon.status("orphaned"), "running");
@@ -116,7 +122,8 @@ fn a_killed_shim_is_an_exit_never_a_running_container() {
 #[test]
 fn a_shim_killed_while_the_daemon_is_down_is_found_dead() {
     let mut daemon = TestDaemon::start();
-    let id = daemon.run(&["--name", "lost", "--", "sleep", "1000"]);
+    let id = daemon.run(&["--name", "lost", "--", "sh", "-c", WITH_ESCAPEE]);
+    eventually("both processes run", || support::container_processes(&id).len() == 2);
     let shim: i32 =
         support::read_to_string(&daemon.container_dir(&id).join("shim.pid")).trim().parse().unwrap();
     daemon.kill_daemon();
@@ -127,4 +134,9 @@ fn a_shim_killed_while_the_daemon_is_down_is_found_dead() {
     let inspect = daemon.inspect("lost");
     assert_eq!(inspect["State"]["Status"], "exited", "a dead shim without an exit file is never running");
     assert_eq!(inspect["State"]["ExitCode"], 255);
+    assert_eq!(
+        support::container_processes(&id),
+        Vec::<i32>::new(),
+        "the new daemon killed the escaped grandchild"
+    );
 }

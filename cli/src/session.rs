@@ -53,7 +53,8 @@ pub fn run(
     if options.stdin {
         let connection = response.writer()?;
         let detached = Arc::clone(&detached);
-        let keys = options.detach_keys;
+        // A terminal's keystrokes may detach; piped data is passed on whole.
+        let keys = options.detach_keys.for_terminal(options.tty);
         std::thread::Builder::new()
             .name("stdin".into())
             .spawn(move || send_input(connection, keys, &detached))?;

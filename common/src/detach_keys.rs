@@ -2,7 +2,9 @@
 //! the container running (default Ctrl-P Ctrl-Q). Docker's notation is a
 //! comma-separated list of keys, each a single character or `ctrl-X`; the
 //! input is scanned as it is forwarded, bytes that might begin the sequence
-//! are held back until it is clear whether they do (docs/09-attach.md).
+//! are held back until it is clear whether they do. Only a terminal's input
+//! is keystrokes: without a TTY the input is data, passed on whole, as Docker
+//! does (docs/09-attach.md).
 
 /// Docker's default: Ctrl-P, Ctrl-Q.
 pub const DEFAULT: &str = "ctrl-p,ctrl-q";
@@ -33,10 +35,28 @@ impl DetachKeys {
         Ok(DetachKeys { keys, matched: 0 })
     }
 
+    /// No detach keys: everything is passed on (input that is not a terminal's).
+    pub fn none() -> DetachKeys {
+        DetachKeys { keys: Vec::new(), matched: 0 }
+    }
+
+    /// These keys if `tty`, else none.
+    pub fn for_terminal(self, tty: bool) -> DetachKeys {
+        if tty {
+            self
+        } else {
+            DetachKeys::none()
+        }
+    }
+
     /// Copies `input` to `out`, minus the detach sequence and any bytes held
     /// back as its possible start. Returns true when the sequence is complete:
     /// the session ends, and what followed it is dropped.
     pub fn filter(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
+        if self.keys.is_empty() {
+            out.extend_from_slice(input);
+            return false;
+        }
         for &byte in input {
             if byte == self.keys[self.matched] {
                 self.matched += 1;
@@ -96,6 +116,14 @@ mod tests {
     #[test]
     fn the_sequence_detaches_even_across_reads() {
         assert_eq!(run(DEFAULT, &[b"ls\x10", b"\x11rest"]), (b"ls".to_vec(), true));
+    }
+
+    #[test]
+    fn without_keys_everything_is_passed_on() {
+        let mut keys = DetachKeys::parse(DEFAULT).unwrap().for_terminal(false);
+        let mut out = Vec::new();
+        assert!(!keys.filter(b"a\x10\x11b", &mut out));
+        assert_eq!(out, b"a\x10\x11b");
     }
 
     #[test]

@@ -63,6 +63,19 @@ pub fn is_dead(pid: Pid) -> bool {
     stat(pid).is_none_or(|s| s.state == 'Z')
 }
 
+/// Every living process whose environment holds `entry` (`KEY=value`), as
+/// `/proc/PID/environ` shows it: the environment it was started with.
+pub fn with_environment_entry(entry: &str) -> Vec<Pid> {
+    all_pids()
+        .into_iter()
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.split(|&b| b == 0).any(|e| e == entry.as_bytes()))
+        })
+        .filter(|&pid| !is_dead(pid))
+        .collect()
+}
+
 /// The PIDs in `/proc` right now.
 pub fn all_pids() -> Vec<Pid> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };

@@ -677,3 +677,20 @@ pub fn restore_default_action(signal: c_int) {
 pub fn poll_entry_for_writing(fd: RawFd) -> PollFd {
     PollFd { fd, events: libc::POLLOUT, revents: 0 }
 }
+
+/// Raises this process's soft limit on open descriptors to its hard limit
+/// (setrlimit(2), RLIMIT_NOFILE), as dockerd and Go programs do: every client
+/// connection, shim connection and log follower holds one. Returns the limit now.
+pub fn raise_open_file_limit() -> Result<u64, SysError> {
+    // SAFETY: rlimit is plain old data, filled in by getrlimit on success and
+    // read by setrlimit.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        check("getrlimit", libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit))?;
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            check("setrlimit", libc::setrlimit(libc::RLIMIT_NOFILE, &limit))?;
+        }
+        Ok(limit.rlim_cur)
+    }
+}

@@ -102,7 +102,7 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
     let cancel_output: Arc<std::sync::atomic::AtomicBool> = Arc::default();
     let cancel = Arc::clone(&cancel_output);
     let for_input = Arc::clone(&container);
-    let mut detach_keys = options.detach_keys;
+    let mut detach_keys = options.detach_keys.for_terminal(tty);
     let duplex = upgrade::split(connection, move |client| {
         let detached = forward_stdin(&for_input, run_at_attach, client, &mut detach_keys, stdin_once);
         if detached {
@@ -140,7 +140,7 @@ fn forward_stdin(
 ) -> bool {
     // `docker run -i` attaches, and may send all its input, before `start`.
     wait_for_run(container, run_at_attach);
-    let Ok(mut stdin) = shim_link::stdin(&container.dir) else { return false };
+    let mut stdin = shim_link::stdin(&container.dir).ok();
     let mut forwarded = Vec::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
@@ -150,13 +150,19 @@ fn forward_stdin(
         };
         forwarded.clear();
         let detached = detach_keys.filter(&buffer[..count], &mut forwarded);
-        // A container that closed its stdin for good (EPIPE) ends the forwarding.
-        if write_input(&mut stdin, &forwarded).is_err() || detached {
-            return detached;
+        // A container that closed its stdin for good (EPIPE): the client's
+        // bytes are still read, and dropped, until it ends.
+        if stdin.as_mut().is_some_and(|pipe| write_input(pipe, &forwarded).is_err()) {
+            stdin = None;
+        }
+        if detached {
+            return true;
         }
     }
     // The client half-closed its side: its input is over.
-    end_of_input(container, stdin, stdin_once);
+    if let Some(stdin) = stdin {
+        end_of_input(container, stdin, stdin_once);
+    }
     false
 }
 

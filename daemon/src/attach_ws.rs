@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tiny_http::{Request, Response, StatusCode};
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
-use tungstenite::protocol::frame::Frame;
+use tungstenite::protocol::frame::{CloseFrame, Frame};
 use tungstenite::protocol::{Role, WebSocket};
 use tungstenite::Message;
 
@@ -68,9 +69,9 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
         Ok(prepared) => prepared,
         Err(error) => return respond_error(request, &error),
     };
-    let (run_at_attach, stdin_once) = {
+    let (run_at_attach, stdin_once, tty) = {
         let state = container.lock();
-        (state.run, state.config.stdin_once)
+        (state.run, state.config.stdin_once, state.config.tty)
     };
     let cursor = if options.past_output {
         LogCursor::at_start(&container.dir)
@@ -89,7 +90,7 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
     let (for_input, input_writer, cancel) =
         (Arc::clone(&container), Arc::clone(&writer), Arc::clone(&cancel_output));
     let AttachOptions { stdout, stderr, stdin, detach_keys, .. } = options;
-    let mut detach_keys = detach_keys;
+    let mut detach_keys = detach_keys.for_terminal(tty);
     let duplex = upgrade::split(connection, move |client| {
         let input = Input { container: &for_input, run_at_attach, stdin, stdin_once };
         if input.read_messages(client, &input_writer, &mut detach_keys) {
@@ -110,9 +111,10 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
         let mut sink = FrameSink::new(Destination::Raw(Box::new(MessageWriter(Arc::clone(&writer)))), true);
         sink.cancelled = cancel_output;
         let _ = logs::send_log(&container, cursor, &LogQuery::attached(stdout, stderr), &mut sink);
-        // The output is over: say so with a close frame (code 1000).
+        // The output is over: say so with a close frame (1000, normal).
         let mut close = Vec::new();
-        let _ = Frame::close(None).format(&mut close);
+        let normal = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+        let _ = Frame::close(Some(normal)).format(&mut close);
         let _ = write_frame(&writer, &close);
         writer.lock().expect("invariant: writer lock not poisoned").output = None;
     }
@@ -172,7 +174,9 @@ impl Write for InputStream<'_> {
 
 impl Input<'_> {
     /// Reads messages until the client closes; the data goes to the
-    /// container's stdin. Returns true when the client typed the detach keys.
+    /// container's stdin. Returns true when the attach is over for the client
+    /// — it typed the detach keys, closed, or went away — and the output
+    /// should stop too.
     fn read_messages(&self, client: &mut ClientInput, writer: &Writer, keys: &mut DetachKeys) -> bool {
         attach::wait_for_run(self.container, self.run_at_attach);
         let mut stdin = if self.stdin { shim_link::stdin(&self.container.dir).ok() } else { None };
@@ -190,7 +194,14 @@ impl Input<'_> {
                 Ok(Message::Text(text)) => text.as_bytes().to_vec(),
                 Ok(Message::Binary(bytes)) => bytes.to_vec(),
                 Ok(_) => continue, // ping, pong: tungstenite answers; close: read fails next
-                Err(_) => return false,
+                Err(_) => {
+                    // A close, or a connection gone: the end of input, as a
+                    // half-close is for the raw attach.
+                    if let Some(stdin) = stdin.take() {
+                        attach::end_of_input(self.container, stdin, self.stdin_once);
+                    }
+                    return true;
+                }
             };
             let Some(pipe) = stdin.as_mut() else { continue };
             forwarded.clear();

@@ -27,6 +27,7 @@ pub fn parse(body: &[u8], id: &str, name: &str) -> Result<ContainerConfig, ApiEr
             "Config cannot be empty in order to create a container".to_string(),
         ));
     }
+    check_types(&value)?;
     let entrypoint = command_list(value.get("Entrypoint"), "Entrypoint")?;
     let cmd = command_list(value.get("Cmd"), "Cmd")?;
     if entrypoint.is_empty() && cmd.is_empty() {
@@ -60,7 +61,7 @@ pub fn parse(body: &[u8], id: &str, name: &str) -> Result<ContainerConfig, ApiEr
         entrypoint,
         cmd,
         cwd,
-        env: environment(id, value.get("Env"))?,
+        env: environment(id, value.get("Env"), flag(&value, "Tty"))?,
         tty: flag(&value, "Tty"),
         open_stdin: flag(&value, "OpenStdin"),
         stdin_once: flag(&value, "StdinOnce"),
@@ -77,6 +78,62 @@ pub fn parse(body: &[u8], id: &str, name: &str) -> Result<ContainerConfig, ApiEr
     };
     reject_nul_bytes(&config)?;
     Ok(config)
+}
+
+/// The JSON type each field must have when present and not null, as Go's
+/// decoder in dockerd insists: a wrong type is refused, never reinterpreted.
+const FIELD_TYPES: [(&str, &str); 17] = [
+    ("/Env", "[]string"),
+    ("/Labels", "map[string]string"),
+    ("/Tty", "bool"),
+    ("/OpenStdin", "bool"),
+    ("/StdinOnce", "bool"),
+    ("/AttachStdin", "bool"),
+    ("/AttachStdout", "bool"),
+    ("/AttachStderr", "bool"),
+    ("/WorkingDir", "string"),
+    ("/Image", "string"),
+    ("/StopSignal", "string"),
+    ("/StopTimeout", "int"),
+    ("/HostConfig", "object"),
+    ("/HostConfig/AutoRemove", "bool"),
+    ("/HostConfig/RestartPolicy", "object"),
+    ("/HostConfig/LogConfig", "object"),
+    ("/HostConfig/LogConfig/Config", "map[string]string"),
+];
+
+fn check_types(value: &Value) -> Result<(), ApiError> {
+    for (pointer, wanted) in FIELD_TYPES {
+        let Some(found) = value.pointer(pointer).filter(|v| !v.is_null()) else { continue };
+        let fits = match wanted {
+            "[]string" => found.as_array().is_some_and(|items| items.iter().all(Value::is_string)),
+            "map[string]string" => found.as_object().is_some_and(|map| map.values().all(Value::is_string)),
+            "bool" => found.is_boolean(),
+            "string" => found.is_string(),
+            "int" => found.is_i64(),
+            _ => found.is_object(),
+        };
+        if !fits {
+            let field = pointer.trim_start_matches('/').replace('/', ".");
+            return Err(ApiError::BadRequest(format!(
+                "json: cannot unmarshal {} into Go struct field {field} of type {wanted}",
+                json_kind(found)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Go's name for the JSON type of `value`, as its decoder reports it.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 fn flag(value: &Value, key: &str) -> bool {
@@ -103,13 +160,17 @@ fn command_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, ApiEr
 
 /// Docker's defaults (`PATH`, `HOSTNAME`, `HOME`) overridden by the request's
 /// `Env`; nothing of the daemon's own environment leaks in (SPEC §8).
-fn environment(id: &str, requested: Option<&Value>) -> Result<Vec<String>, ApiError> {
+fn environment(id: &str, requested: Option<&Value>, tty: bool) -> Result<Vec<String>, ApiError> {
     let home = if common::sys::getuid() == 0 { "/root" } else { "/" };
     let mut env: Vec<(String, String)> = vec![
         ("PATH".into(), DEFAULT_PATH.into()),
         ("HOSTNAME".into(), common::ids::short(id).into()),
         ("HOME".into(), home.into()),
     ];
+    if tty {
+        // As dockerd: a terminal needs a type for programs to drive it.
+        env.push(("TERM".into(), "xterm".into()));
+    }
     for entry in command_list(requested, "Env")? {
         let (key, value) = entry.split_once('=').unwrap_or((&entry, ""));
         if key.is_empty() {

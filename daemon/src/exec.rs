@@ -29,7 +29,7 @@ use crate::container::Container;
 use crate::engine::Engine;
 use crate::http_io::{self, docker_headers, header, respond_empty, respond_error, respond_json, Query};
 use crate::shim_link;
-use crate::upgrade::{self, ClientInput};
+use crate::upgrade::{self, ClientInput, Duplex, Output};
 
 /// The exit code recorded when the shim went away before reporting one: the
 /// exec died with it (`PR_SET_PDEATHSIG(SIGKILL)`).
@@ -78,11 +78,30 @@ struct Progress {
     exit_code: Option<i32>,
     /// The master side of its terminal, for `resize`.
     terminal: Option<Arc<OwnedFd>>,
+    /// A size asked for before the terminal existed (the docker CLI sends
+    /// it as soon as the 101 arrives): applied when it does.
+    pending_size: Option<WindowSize>,
 }
 
 impl Exec {
     fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
         self.progress.lock().expect("invariant: exec lock not poisoned")
+    }
+
+    /// dockerd's event action: `exec_create: ` then the program and its
+    /// arguments, each followed by a space but the last argument.
+    fn event_action(&self, what: &str) -> String {
+        format!("{what}: {} {}", self.argv[0], self.argv[1..].join(" "))
+    }
+
+    /// Keeps the terminal's master side for `resize`, and gives it the size
+    /// asked for before it existed.
+    fn adopt_terminal(&self, master: &Arc<OwnedFd>) {
+        let mut progress = self.progress();
+        if let Some(size) = progress.pending_size.take() {
+            let _ = sys::set_window_size(master.as_raw_fd(), size);
+        }
+        progress.terminal = Some(Arc::clone(master));
     }
 
     /// Records the exit and tells the events stream, as dockerd's `exec_die`.
@@ -114,10 +133,14 @@ pub fn create(engine: &Arc<Engine>, mut request: Request, reference: &str) {
         }
         require_running(&container, reference)?;
         let flag = |key: &str| body.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let mut env = string_list(body.get("Env"));
+        if flag("Tty") && !env.iter().any(|entry| entry.starts_with("TERM=")) {
+            env.insert(0, "TERM=xterm".to_string()); // as dockerd does for `exec -t`
+        }
         let exec = Arc::new(Exec {
             id: ids::new_id()?,
             container: Arc::clone(&container),
-            env: string_list(body.get("Env")),
+            env,
             cwd: body.get("WorkingDir").and_then(Value::as_str).unwrap_or("").to_string(),
             tty: flag("Tty"),
             attach_stdin: flag("AttachStdin"),
@@ -127,8 +150,7 @@ pub fn create(engine: &Arc<Engine>, mut request: Request, reference: &str) {
             argv,
             progress: Mutex::default(),
         });
-        let action = format!("exec_create: {}", exec.argv.join(" "));
-        engine.emit(&container, &action, &[("execID", exec.id.clone())]);
+        engine.emit(&container, &exec.event_action("exec_create"), &[("execID", exec.id.clone())]);
         let id = exec.id.clone();
         engine.execs.execs.lock().expect("invariant: exec table lock not poisoned").insert(id.clone(), exec);
         Ok(id)
@@ -157,6 +179,9 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
         let detach = body.get("Detach").and_then(Value::as_bool).unwrap_or(false);
         {
             let mut progress = exec.progress();
+            if progress.running {
+                return Err(ApiError::Conflict(format!("Error: Exec command {id} is already running")));
+            }
             if progress.started {
                 return Err(ApiError::Conflict(format!("Error: Exec command {id} has already run")));
             }
@@ -178,18 +203,13 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
         detach: detach || !http_io::is_upgrade(&request),
     };
     let detached = shim_request.detach;
+    // Like dockerd, before the process starts (or fails to).
+    engine.emit(&exec.container, &exec.event_action("exec_start"), &[("execID", exec.id.clone())]);
     let started = shim_link::exec(&exec.container.dir, shim_request);
     if let Ok(started) = &started {
         let mut progress = exec.progress();
         progress.running = true;
         progress.pid = started.pid;
-    }
-    if started.is_ok() {
-        engine.emit(
-            &exec.container,
-            &format!("exec_start: {}", exec.argv.join(" ")),
-            &[("execID", exec.id.clone())],
-        );
     }
     if detached {
         return match started {
@@ -230,7 +250,7 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
     let (stdin, outputs): (Option<File>, Vec<(File, Stream)>) = if exec.tty {
         let Some(master) = fds.next() else { return exec.exited(engine, KILLED_WITH_SHIM) };
         let master = Arc::new(master);
-        exec.progress().terminal = Some(Arc::clone(&master));
+        exec.adopt_terminal(&master);
         let copy = |fd: &OwnedFd| fd.try_clone().ok().map(File::from);
         let stdin = if exec.attach_stdin { copy(&master) } else { None };
         (stdin, copy(&master).map(|out| (out, Stream::Stdout)).into_iter().collect())
@@ -252,19 +272,18 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
     let record_exit = || exec.exited(engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM));
     match stdin {
         None => {
-            relay_output(outputs, exec.tty, &wanted, &mut connection);
+            relay_output(outputs, exec.tty, &wanted, &mut Client::Ready(&mut connection));
             record_exit();
         }
         Some(stdin) => {
             let keys = if exec.detach_keys.is_empty() { detach_keys::DEFAULT } else { &exec.detach_keys };
-            let mut keys = DetachKeys::parse(keys).expect("invariant: checked at create");
+            let mut keys =
+                DetachKeys::parse(keys).expect("invariant: checked at create").for_terminal(exec.tty);
             let duplex = upgrade::split(connection, move |client| forward_input(client, stdin, &mut keys));
-            if let Ok(mut output) = duplex.output() {
-                relay_output(outputs, exec.tty, &wanted, &mut output);
-                record_exit();
-            } else {
-                record_exit();
-            }
+            let mut client = Client::Splitting { duplex: &duplex, output: None, held: Vec::new() };
+            relay_output(outputs, exec.tty, &wanted, &mut client);
+            record_exit();
+            drop(client);
             duplex.finish();
         }
     }
@@ -273,7 +292,8 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
 /// Copies the client's input to the exec's stdin until the client
 /// half-closes — then the exec's stdin is closed: it reads end-of-file — or
 /// types the detach keys.
-fn forward_input(client: &mut ClientInput, mut stdin: File, keys: &mut DetachKeys) {
+fn forward_input(client: &mut ClientInput, stdin: File, keys: &mut DetachKeys) {
+    let mut stdin = Some(stdin);
     let mut forwarded = Vec::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
@@ -283,12 +303,66 @@ fn forward_input(client: &mut ClientInput, mut stdin: File, keys: &mut DetachKey
         };
         forwarded.clear();
         let detached = keys.filter(&buffer[..count], &mut forwarded);
-        if crate::attach::write_input(&mut stdin, &forwarded).is_err() {
-            return;
+        // A process that closed its stdin: the client's bytes are still read,
+        // and dropped, until it ends.
+        if stdin.as_mut().is_some_and(|pipe| crate::attach::write_input(pipe, &forwarded).is_err()) {
+            stdin = None;
         }
         if detached {
             client.hang_up();
             return;
+        }
+    }
+}
+
+/// Where an exec's output goes: the connection, or — while the connection
+/// is being split — memory, until the writing side is there (`upgrade.rs`).
+enum Client<'a> {
+    Ready(&'a mut dyn Write),
+    Splitting { duplex: &'a Duplex, output: Option<Output>, held: Vec<u8> },
+}
+
+impl Client<'_> {
+    /// The writer, once there is one; held output goes out first.
+    fn writer(&mut self) -> Option<&mut dyn Write> {
+        match self {
+            Client::Ready(writer) => Some(&mut **writer),
+            Client::Splitting { duplex, output, held } => {
+                if output.is_none() {
+                    *output = duplex.try_output().ok().flatten();
+                    if let Some(ready) = output.as_mut() {
+                        let _ = ready.write_all(held).and_then(|()| ready.flush());
+                        *held = Vec::new();
+                    }
+                }
+                output.as_mut().map(|ready| ready as &mut dyn Write)
+            }
+        }
+    }
+
+    fn waiting(&self) -> bool {
+        matches!(self, Client::Splitting { output: None, .. })
+    }
+
+    /// Sends `frame`, or keeps it until it can be sent.
+    fn send(&mut self, frame: &[u8]) -> std::io::Result<()> {
+        match self.writer() {
+            Some(writer) => writer.write_all(frame).and_then(|()| writer.flush()),
+            None => {
+                if let Client::Splitting { held, .. } = self {
+                    held.extend_from_slice(frame);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The output is complete: whatever is still held waits for the writer.
+    fn finish(&mut self) {
+        if let Client::Splitting { duplex, output: None, held } = self {
+            if let Ok(mut ready) = duplex.output() {
+                let _ = ready.write_all(held).and_then(|()| ready.flush());
+            }
         }
     }
 }
@@ -301,7 +375,7 @@ fn relay_output(
     mut outputs: Vec<(File, Stream)>,
     tty: bool,
     wanted: &dyn Fn(Stream) -> bool,
-    client: &mut dyn Write,
+    client: &mut Client,
 ) {
     let mut buffer = vec![0u8; 64 * 1024];
     let mut frame = Vec::with_capacity(buffer.len() + 8);
@@ -309,8 +383,13 @@ fn relay_output(
     while !outputs.is_empty() {
         let mut entries: Vec<sys::PollFd> =
             outputs.iter().map(|(file, _)| sys::poll_entry(file.as_raw_fd())).collect();
-        if sys::poll(&mut entries, None).is_err() {
+        // While the connection is being split, look for the writer now and then.
+        let timeout = client.waiting().then_some(crate::upgrade::LOOK_AGAIN * 10);
+        if sys::poll(&mut entries, timeout).is_err() {
             return;
+        }
+        if client.waiting() {
+            let _ = client.writer();
         }
         let mut ended = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
@@ -336,12 +415,13 @@ fn relay_output(
                 true => frame.extend_from_slice(&buffer[..count]),
                 false => push_frame(&mut frame, *stream, &buffer[..count]),
             }
-            client_gone = client.write_all(&frame).and_then(|()| client.flush()).is_err();
+            client_gone = client.send(&frame).is_err();
         }
         for index in ended.into_iter().rev() {
             outputs.remove(index);
         }
     }
+    client.finish();
 }
 
 /// `GET /exec/{id}/json`.
@@ -379,9 +459,11 @@ pub fn resize(engine: &Arc<Engine>, request: Request, id: &str, query: &Query) {
     let result = (|| {
         let exec = engine.execs.get(id)?;
         let size = window_size(query)?;
-        let terminal = exec.progress().terminal.clone();
-        if let Some(master) = terminal {
-            sys::set_window_size(master.as_raw_fd(), size).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut progress = exec.progress();
+        match &progress.terminal {
+            Some(master) => sys::set_window_size(master.as_raw_fd(), size)
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+            None => progress.pending_size = Some(size),
         }
         Ok::<_, ApiError>(())
     })();

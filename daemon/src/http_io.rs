@@ -21,6 +21,10 @@ pub const API_VERSION: &str = "1.41";
 pub const MIN_API_VERSION: &str = "1.12";
 /// Bodies larger than this get 413 (SPEC §7).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A refused body up to this size is drained by tiny_http as usual, so the
+/// client can finish sending it and read the 413; past it, the connection is
+/// given up instead (`refuse_oversized_body`).
+pub const MAX_DRAINED_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const SERVER: &str = concat!("orchestrator/", env!("CARGO_PKG_VERSION"), " (linux)");
 
 /// A streamed response body: chunks flushed to the client as they are written.
@@ -93,11 +97,44 @@ pub fn read_body(request: &mut Request) -> Result<Vec<u8>, ApiError> {
     // fact 2): read only the length it declared, which may be none.
     let limit = if is_upgrade(request) { request.body_length().unwrap_or(0) } else { MAX_BODY_BYTES + 1 };
     let mut body = Vec::new();
-    request.as_reader().take(limit as u64).read_to_end(&mut body)?;
+    request.as_reader().take(limit as u64).read_to_end(&mut body).map_err(|error| {
+        // A chunk size that is not hex, a chunk not ended by CRLF: the client's fault.
+        ApiError::BadRequest(format!("malformed request body: {error}"))
+    })?;
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::BodyTooLarge);
     }
+    // tiny_http reports a body cut short as a normal end: a client that went
+    // away mid-body must not create half of what it meant.
+    if request.body_length().is_some_and(|length| body.len() < length) {
+        return Err(ApiError::BadRequest("the request body ended before its Content-Length".to_string()));
+    }
     Ok(body)
+}
+
+/// Answers 413 to a request that declares an absurd body, without
+/// ever dropping or draining tiny_http 0.12's reader of that body: dropped
+/// unread, or read to its end, it allocates a buffer of the whole declared
+/// length (`EqualReader`'s drop), so `Content-Length: 99999999999999` on any
+/// request would abort the daemon. `upgrade` hands the connection over with
+/// the reader inside, after writing an interim `100 Continue` head, which
+/// clients skip; the real answer follows, whole, with `Connection: close`,
+/// and the connection is forgotten rather than dropped — its descriptors
+/// and one tiny_http thread leak. An error path for broken clients; the
+/// alternative is a crash (docs/06-daemon-threads.md, tiny_http's limits).
+pub fn refuse_oversized_body(request: Request) {
+    let body = format!("{}\n", json!({ "message": ApiError::BodyTooLarge.message() }));
+    let mut answer = "HTTP/1.1 413 Payload Too Large\r\n".to_string();
+    for (name, value) in docker_headers() {
+        answer.push_str(&format!("{name}: {value}\r\n"));
+    }
+    answer.push_str(&format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let mut connection = request.upgrade("none", Response::empty(100));
+    let _ = connection.write_all(answer.as_bytes()).and_then(|()| connection.flush());
+    std::mem::forget(connection);
 }
 
 /// True for a request that asks to upgrade its connection (attach, exec start).

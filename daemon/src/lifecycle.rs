@@ -42,9 +42,13 @@ impl Engine {
     /// Creates a container from a Docker create body; returns its ID.
     pub fn create(self: &Arc<Self>, name: Option<&str>, body: &[u8]) -> Result<String, ApiError> {
         let id = common::ids::new_id()?;
-        let name = match name.map(names::strip_slash).filter(|n| !n.is_empty()) {
-            Some(name) if names::is_valid_name(name) => name.to_string(),
-            Some(name) => return Err(invalid_name(name)),
+        // As dockerd: an empty name is no name; `/` alone is an invalid one,
+        // and the message shows the name as it was given.
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(given) if names::is_valid_name(names::strip_slash(given)) => {
+                names::strip_slash(given).to_string()
+            }
+            Some(given) => return Err(invalid_name(given)),
             None => self.free_generated_name()?,
         };
         let config = create_request::parse(body, &id, &name)?;

@@ -65,6 +65,8 @@ fn run(options: Options) -> Result<(), String> {
     // Blocked before any thread starts, so every thread inherits the mask and
     // only the main thread's sigwait ever takes these signals.
     common::sys::block_signals(&[libc::SIGTERM, libc::SIGINT]).map_err(|e| e.to_string())?;
+    // Every connection and every log follower holds a descriptor.
+    let _ = common::sys::raise_open_file_limit();
     // The socket first: a second daemon on a live socket leaves no trace.
     let shim_binary = find_shim_binary()?;
     let listener = listener::bind(&options.socket)?;

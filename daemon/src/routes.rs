@@ -22,6 +22,11 @@ const WAIT_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Answers one request. Runs on the request's own thread.
 pub fn handle(engine: &Arc<Engine>, request: Request) {
+    if request.body_length().is_some_and(|length| length > http_io::MAX_DRAINED_BODY_BYTES)
+        && !http_io::is_upgrade(&request)
+    {
+        return http_io::refuse_oversized_body(request);
+    }
     let (path, query) = match http_io::split_url(request.url()) {
         Ok(parts) => parts,
         Err(error) => return respond_error(request, &error),

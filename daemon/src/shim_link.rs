@@ -22,6 +22,8 @@ use common::wire::{
 
 /// How long a request to the shim may take before the daemon gives up on it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rounds of looking for a dead shim's strays before giving up.
+const STRAY_ROUNDS: usize = 1000;
 /// Watcher threads only block in one read: a small stack is plenty.
 const WATCHER_STACK_BYTES: usize = 64 * 1024;
 
@@ -202,14 +204,40 @@ fn open_watch(dir: &ContainerDir) -> std::io::Result<UnixStream> {
 
 /// The exit recorded by the shim, with an empty error; or — when the shim died
 /// without writing one (SIGKILL) — exit code 255 and an error saying so, as
-/// SPEC §3 requires: such a container is never reported as running.
+/// SPEC §3 requires: such a container is never reported as running. Its
+/// strays are killed first.
 pub fn read_exit(dir: &ContainerDir) -> (ExitRecord, String) {
     match std::fs::read(dir.exit()).ok().and_then(|bytes| ExitRecord::parse(&bytes)) {
         Some(record) => (record, String::new()),
-        None => (
-            ExitRecord { exit_code: 255, finished_at: common::time::now_rfc3339() },
-            "the container's shim died without recording an exit; its processes died with it".to_string(),
-        ),
+        None => {
+            kill_strays(dir);
+            let record = ExitRecord { exit_code: 255, finished_at: common::time::now_rfc3339() };
+            (record, "the container's shim died without recording an exit; its processes died with it".into())
+        }
+    }
+}
+
+/// Kills what a killed shim left of its container. Its main process died
+/// with it (`PR_SET_PDEATHSIG`), and so did that process's group; but a
+/// process that left the group (`setsid`) was re-parented to init, and
+/// nobody else would ever kill it. Without cgroups, what marks a container's
+/// processes is the environment they inherit: `HOSTNAME`, the short ID
+/// (Docker's default, SPEC §8). A process that replaced its whole environment
+/// is beyond reach; Docker's cgroup would still hold it.
+fn kill_strays(dir: &ContainerDir) {
+    let Some(id) = dir.dir().file_name().and_then(|name| name.to_str()) else { return };
+    let entry = format!("HOSTNAME={}", common::ids::short(id));
+    // Again until none is found: a stray may fork while we look. A process
+    // in uninterruptible sleep dies only when it wakes: give up after a while.
+    for _ in 0..STRAY_ROUNDS {
+        let strays = common::proc::with_environment_entry(&entry);
+        if strays.is_empty() {
+            return;
+        }
+        for pid in strays {
+            let _ = sys::kill(pid, libc::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

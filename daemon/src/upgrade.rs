@@ -33,7 +33,9 @@ const READ_CALLS: [u64; 2] = [63 /* read */, 207 /* recvfrom */];
 /// first, and at most: the input thread is usually blocked reading within
 /// microseconds; it stays busy only while it writes into a container that
 /// does not read its stdin, and then the looks grow rarer.
-const LOOK_AGAIN: Duration = Duration::from_micros(200);
+pub const LOOK_AGAIN: Duration = Duration::from_micros(200);
+/// How long a finished connection waits for its client to hang up.
+const HANG_UP_GRACE: Duration = Duration::from_secs(2);
 const LOOK_AGAIN_AT_MOST: Duration = Duration::from_millis(50);
 
 /// The output half of an upgraded connection.
@@ -129,29 +131,48 @@ impl Duplex {
     /// The writing side: a duplicate of the socket the input thread is
     /// blocked on, or the whole connection once the input side is done.
     pub fn output(&self) -> io::Result<Output> {
-        let mut meeting = lock(&self.shared);
         let mut pause = LOOK_AGAIN;
         loop {
-            if let Some(connection) = meeting.returned.take() {
-                return Ok(Output::Whole(connection));
-            }
-            if let Some(fd) = meeting.input_thread.and_then(blocked_reading) {
-                let socket = Arc::new(UnixStream::from(sys::dup_cloexec(fd)?));
-                meeting.socket = Some(Arc::clone(&socket));
-                return Ok(Output::Socket(socket));
+            if let Some(output) = self.try_output()? {
+                return Ok(output);
             }
             // Running, or between two reads: look again in a moment.
-            meeting =
-                self.shared.1.wait_timeout(meeting, pause).expect("invariant: meeting lock not poisoned").0;
+            let meeting = lock(&self.shared);
+            drop(self.shared.1.wait_timeout(meeting, pause).expect("invariant: meeting lock not poisoned"));
             pause = (pause * 2).min(LOOK_AGAIN_AT_MOST);
         }
+    }
+
+    /// One look: the writing side if it can be had now, else `None`. For a
+    /// caller with other work to do meanwhile — an exec's output must be
+    /// read even before it can be sent, or the process could block on it and
+    /// never read the input that would let the split happen.
+    pub fn try_output(&self) -> io::Result<Option<Output>> {
+        let mut meeting = lock(&self.shared);
+        if let Some(connection) = meeting.returned.take() {
+            return Ok(Some(Output::Whole(connection)));
+        }
+        if let Some(fd) = meeting.input_thread.and_then(blocked_reading) {
+            let socket = Arc::new(UnixStream::from(sys::dup_cloexec(fd)?));
+            meeting.socket = Some(Arc::clone(&socket));
+            return Ok(Some(Output::Socket(socket)));
+        }
+        Ok(None)
     }
 
     /// Ends the connection once the output is complete (drop the `Output`
     /// first): the input side's read returns end-of-file, its thread ends,
     /// and the connection it gave back closes here.
     pub fn finish(mut self) {
-        if let Some(socket) = lock(&self.shared).socket.take() {
+        let socket = lock(&self.shared).socket.take();
+        if let Some(socket) = socket {
+            // "No more output" first, and time for the client to hang up: a
+            // socket closed with the client's bytes still unread makes the
+            // client's last read fail (ECONNRESET) instead of ending cleanly.
+            let _ = socket.shutdown(std::net::Shutdown::Write);
+            let meeting = lock(&self.shared);
+            let grace = self.shared.1.wait_timeout_while(meeting, HANG_UP_GRACE, |m| m.returned.is_none());
+            drop(grace.expect("invariant: meeting lock not poisoned"));
             let _ = socket.shutdown(std::net::Shutdown::Both);
         }
         if let Some(thread) = self.input.take() {

@@ -38,6 +38,7 @@ pub struct TestDaemon {
     daemon: Option<Child>,
     /// Started with an inherited descriptor 9 (`start_with_leaked_fd`).
     leak_fd: bool,
+    file_limit: Option<u32>,
 }
 
 impl TestDaemon {
@@ -48,25 +49,31 @@ impl TestDaemon {
     /// Starts a daemon with extra environment variables (to prove they do not
     /// leak into containers).
     pub fn start_with_env(env: &[(&str, &str)]) -> TestDaemon {
-        TestDaemon::start_from(env, false)
+        TestDaemon::start_from(env, false, None)
     }
 
     /// Starts a daemon that inherits descriptor 9 without close-on-exec, as a
     /// careless parent might leave it: nothing the daemon starts may get it.
     pub fn start_with_leaked_fd() -> TestDaemon {
-        TestDaemon::start_from(&[], true)
+        TestDaemon::start_from(&[], true, None)
     }
 
-    fn start_from(env: &[(&str, &str)], leak_fd: bool) -> TestDaemon {
+    /// Starts a daemon that may open at most `files` descriptors (soft and
+    /// hard limit, so it cannot raise them).
+    pub fn start_with_file_limit(files: u32) -> TestDaemon {
+        TestDaemon::start_from(&[], false, Some(files))
+    }
+
+    fn start_from(env: &[(&str, &str)], leak_fd: bool, file_limit: Option<u32>) -> TestDaemon {
         let dir = make_temp_dir();
         let mut test = TestDaemon {
             socket: dir.join("sock"),
             root: dir.join("root"),
             dir,
             daemon: None,
-            leak_fd: false,
+            leak_fd,
+            file_limit,
         };
-        test.leak_fd = leak_fd;
         test.spawn_daemon(env);
         test
     }
@@ -77,6 +84,10 @@ impl TestDaemon {
             let mut shell = Command::new("sh");
             shell.args(["-c", "exec 9</dev/null; exec \"$0\" \"$@\""]).arg(binary("orchestratord"));
             shell
+        } else if let Some(files) = self.file_limit {
+            let mut limited = Command::new("prlimit");
+            limited.arg(format!("--nofile={files}:{files}")).arg(binary("orchestratord"));
+            limited
         } else {
             Command::new(binary("orchestratord"))
         };
@@ -221,6 +232,14 @@ impl Drop for TestDaemon {
         for shim in shims {
             doomed.extend(descendants(shim));
             doomed.push(shim);
+        }
+        // And any process of one of its containers that outlived its shim
+        // (re-parented to init), found by the container's HOSTNAME.
+        for entry in std::fs::read_dir(&self.root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.len() == 64 {
+                doomed.extend(container_processes(&name));
+            }
         }
         for &pid in &doomed {
             let _ = common::sys::kill(pid, libc::SIGKILL);

@@ -199,7 +199,9 @@ pub fn read_wait_answer(
     failure_code: i32,
 ) -> Result<i32, CliError> {
     let mut body = Vec::new();
-    std::io::Read::read_to_end(&mut response, &mut body)?;
+    // A daemon that went away mid-wait: the docker CLI's wording and code.
+    std::io::Read::read_to_end(&mut response, &mut body)
+        .map_err(|error| CliError::new(format!("error waiting for container: {error}"), failure_code))?;
     let bad = |why: String| CliError::new(format!("bad wait answer: {why}"), failure_code);
     let answer: Value = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
     if let Some(message) = answer.pointer("/Error/Message").and_then(Value::as_str) {
