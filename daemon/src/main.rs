@@ -75,15 +75,20 @@ fn run(options: Options) -> Result<(), String> {
         return Err(message);
     }
     let engine = engine::Engine::new(options.root.clone(), shim_binary);
-    let recovered =
+    let recovering = std::time::Instant::now();
+    let mut recovered =
         recovery::recover(&engine).map_err(|e| format!("recover {}: {e}", options.root.display()))?;
     eprintln!(
-        "orchestratord: listening on {} (root {}; recovered {} running, {} stopped)",
+        "orchestratord: listening on {} (root {}; recovered {} running, {} stopped in {} ms)",
         options.socket.display(),
         options.root.display(),
         recovered.running,
-        recovered.stopped
+        recovered.stopped,
+        recovering.elapsed().as_millis()
     );
+    let to_watch = std::mem::take(&mut recovered.to_watch);
+    let watching = engine.clone();
+    std::thread::spawn(move || recovery::watch_all(&watching, to_watch));
     std::thread::spawn(move || {
         if let Err(message) = listener::serve(engine, listener) {
             eprintln!("orchestratord: {message}");

@@ -18,11 +18,23 @@ use crate::engine::Engine;
 use crate::shim_link;
 
 /// What recovery found, for the daemon's start-up line.
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub struct Recovered {
     pub running: usize,
     pub stopped: usize,
     pub discarded: usize,
+    /// The running containers, whose shims the daemon must watch again
+    /// (`watch_all`): once the registry is complete, the daemon can answer
+    /// while a thousand watcher threads start.
+    pub to_watch: Vec<Arc<Container>>,
+}
+
+/// Starts watching the shims of the recovered running containers. A shim
+/// that exited meanwhile refuses the connection, and its exit is read at once.
+pub fn watch_all(engine: &Arc<Engine>, containers: Vec<Arc<Container>>) {
+    for container in containers {
+        engine.watch_exit(&container, 1);
+    }
 }
 
 /// Loads every container under the state root into the registry.
@@ -72,7 +84,7 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
         let status = container.lock().status;
         if status.has_processes() {
             found.running += 1;
-            engine.watch_exit(&container, 1);
+            found.to_watch.push(container.clone());
         } else if status == State::Exited && config.auto_remove {
             // An --rm container that exited while no daemon was there.
             let _ = engine.remove(&container, &name, false);
