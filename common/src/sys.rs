@@ -694,3 +694,32 @@ pub fn raise_open_file_limit() -> Result<u64, SysError> {
         Ok(limit.rlim_cur)
     }
 }
+
+/// The path a Unix socket is bound to (getsockname(2)); for a connection the
+/// daemon accepted, the path of the listening socket. `None` if `fd` is not a
+/// named Unix socket.
+pub fn socket_path(fd: RawFd) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: sockaddr_un is plain old data; getsockname writes at most
+    // `length` bytes into it and reports how many.
+    unsafe {
+        let mut address: libc::sockaddr_un = std::mem::zeroed();
+        let mut length = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        if libc::getsockname(fd, (&mut address as *mut libc::sockaddr_un).cast(), &mut length) == -1 {
+            return None;
+        }
+        if address.sun_family as i32 != libc::AF_UNIX {
+            return None;
+        }
+        let path: Vec<u8> = address.sun_path.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        (!path.is_empty()).then(|| std::ffi::OsStr::from_bytes(&path).into())
+    }
+}
+
+/// Shuts a socket down both ways (shutdown(2)): a thread blocked reading it
+/// wakes with end-of-file.
+pub fn shutdown_socket(fd: RawFd) -> Result<(), SysError> {
+    // SAFETY: shutdown takes plain integers.
+    check("shutdown", unsafe { libc::shutdown(fd, libc::SHUT_RDWR) })?;
+    Ok(())
+}

@@ -218,8 +218,11 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
                 exec.exited(engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM));
             }
             Err(refusal) => {
-                exec.progress().exit_code = refusal.exit_code;
+                let exit_code = refusal.exit_code;
                 respond_error(request, &ApiError::Conflict(refusal.message));
+                if let Some(code) = exit_code {
+                    exec.exited(engine, code); // it ran and failed: exec_die, as attached
+                }
             }
         };
     }

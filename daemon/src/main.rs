@@ -19,6 +19,7 @@ mod lifecycle;
 mod listener;
 mod log_follow;
 mod logs;
+mod read_timeout;
 mod recovery;
 mod registry;
 mod restart_policy;
@@ -86,6 +87,7 @@ fn run(options: Options) -> Result<(), String> {
         recovered.stopped,
         recovering.elapsed().as_millis()
     );
+    read_timeout::start(options.socket.clone());
     let to_watch = std::mem::take(&mut recovered.to_watch);
     let watching = engine.clone();
     std::thread::spawn(move || recovery::watch_all(&watching, to_watch));

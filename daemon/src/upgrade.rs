@@ -185,7 +185,7 @@ impl Duplex {
 /// The socket descriptor thread `tid` of this process is blocked reading, if
 /// it is blocked in a read right now. The file holds the system call number
 /// and its arguments in hex, or `running` (proc(5)).
-fn blocked_reading(tid: Pid) -> Option<i32> {
+pub fn blocked_reading(tid: Pid) -> Option<i32> {
     let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
     let mut fields = text.split_whitespace();
     let call: u64 = fields.next()?.parse().ok()?;

@@ -93,6 +93,9 @@ pub fn exec(mut parser: lexopt::Parser, api: &mut Api) -> Result<i32, CliError> 
     if ended == Ended::Detached {
         return Ok(0);
     }
-    let inspect = api.json("GET", &format!("/exec/{id}/json"), None)?;
+    // A new connection: the old keep-alive one may have died with a daemon
+    // that went away during the session, which then says so plainly.
+    let mut asker = Api { client: api.client.another() };
+    let inspect = asker.json("GET", &format!("/exec/{id}/json"), None)?;
     Ok(inspect.get("ExitCode").and_then(Value::as_i64).unwrap_or(0) as i32)
 }
