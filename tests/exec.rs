@@ -1050,3 +1050,28 @@ fn an_exec_that_cannot_start_still_has_its_exec_start_event() {
         .collect();
     assert!(actions.iter().any(|a| a.trim_end() == "exec_start: /nonexistent"), "{actions:?}");
 }
+
+#[test]
+fn the_oldest_finished_execs_are_forgotten() {
+    // A container exec'd into all day must not grow the daemon: only the
+    // newest 64 finished execs stay for `GET /exec/{id}/json`.
+    let daemon = TestDaemon::start();
+    daemon.run(&["--name", "busy", "--", "sleep", "1000"]);
+    let start = |n: usize| {
+        let (status, created) =
+            daemon.api("POST", "/containers/busy/exec", Some(serde_json::json!({"Cmd": ["true"]})));
+        assert_eq!(status, 201, "exec {n}");
+        let id = created["Id"].as_str().unwrap().to_string();
+        assert_eq!(
+            daemon.api("POST", &format!("/exec/{id}/start"), Some(serde_json::json!({"Detach": true}))).0,
+            200
+        );
+        support::eventually("the exec has ended", || {
+            daemon.api("GET", &format!("/exec/{id}/json"), None).1["ExitCode"] == 0
+        });
+        id
+    };
+    let ids: Vec<String> = (0..70).map(start).collect();
+    assert_eq!(daemon.api("GET", &format!("/exec/{}/json", ids[0]), None).0, 404, "the oldest is gone");
+    assert_eq!(daemon.api("GET", &format!("/exec/{}/json", ids[69]), None).0, 200, "the newest stays");
+}

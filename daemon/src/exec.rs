@@ -42,7 +42,31 @@ pub struct ExecTable {
     execs: Mutex<HashMap<String, Arc<Exec>>>,
 }
 
+/// Finished execs kept per container for `GET /exec/{id}/json`; past this,
+/// the oldest go (dockerd collects finished ones too), so a container that
+/// is exec'd into all day does not grow the daemon.
+const FINISHED_EXECS_KEPT: usize = 64;
+
 impl ExecTable {
+    /// Adds an exec, and forgets the oldest finished ones of its container
+    /// beyond `FINISHED_EXECS_KEPT`.
+    fn insert(&self, exec: Arc<Exec>) {
+        let mut execs = self.execs.lock().expect("invariant: exec table lock not poisoned");
+        let mut finished: Vec<(u64, String)> = execs
+            .values()
+            .filter(|other| other.container.id == exec.container.id)
+            .filter(|other| other.progress().exit_code.is_some())
+            .map(|other| (other.number, other.id.clone()))
+            .collect();
+        if finished.len() >= FINISHED_EXECS_KEPT {
+            finished.sort();
+            for (_, id) in &finished[..finished.len() + 1 - FINISHED_EXECS_KEPT] {
+                execs.remove(id);
+            }
+        }
+        execs.insert(exec.id.clone(), exec);
+    }
+
     fn get(&self, id: &str) -> Result<Arc<Exec>, ApiError> {
         let execs = self.execs.lock().expect("invariant: exec table lock not poisoned");
         execs.get(id).cloned().ok_or_else(|| ApiError::NoSuchExec(id.to_string()))
@@ -58,6 +82,8 @@ impl ExecTable {
 /// One exec: what to run, and what became of it.
 pub struct Exec {
     id: String,
+    /// Creation order, for forgetting the oldest.
+    number: u64,
     container: Arc<Container>,
     argv: Vec<String>,
     env: Vec<String>,
@@ -137,8 +163,10 @@ pub fn create(engine: &Arc<Engine>, mut request: Request, reference: &str) {
         if flag("Tty") && !env.iter().any(|entry| entry.starts_with("TERM=")) {
             env.insert(0, "TERM=xterm".to_string()); // as dockerd does for `exec -t`
         }
+        static CREATED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let exec = Arc::new(Exec {
             id: ids::new_id()?,
+            number: CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             container: Arc::clone(&container),
             env,
             cwd: body.get("WorkingDir").and_then(Value::as_str).unwrap_or("").to_string(),
@@ -152,7 +180,7 @@ pub fn create(engine: &Arc<Engine>, mut request: Request, reference: &str) {
         });
         engine.emit(&container, &exec.event_action("exec_create"), &[("execID", exec.id.clone())]);
         let id = exec.id.clone();
-        engine.execs.execs.lock().expect("invariant: exec table lock not poisoned").insert(id.clone(), exec);
+        engine.execs.insert(exec);
         Ok(id)
     });
     match result {
