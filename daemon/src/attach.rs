@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tiny_http::{Request, Response, StatusCode};
+use tiny_http::Request;
 
 use common::detach_keys::{self, DetachKeys};
 use common::state::{decide, Action, Decision};
@@ -24,7 +24,7 @@ use common::wire::ShimRequest;
 use crate::api_error::ApiError;
 use crate::container::Container;
 use crate::engine::Engine;
-use crate::http_io::{docker_headers, header, respond_error, Query};
+use crate::http_io::{respond_error, switching_protocols, Query};
 use crate::log_follow::LogCursor;
 use crate::logs::{self, Destination, FrameSink, LogQuery};
 use crate::shim_link;
@@ -41,12 +41,21 @@ pub struct AttachOptions {
     pub detach_keys: DetachKeys,
 }
 
-/// The container and the options of an attach request (HTTP or WebSocket).
-pub fn prepare(
-    engine: &Engine,
-    reference: &str,
-    query: &Query,
-) -> Result<(Arc<Container>, AttachOptions), ApiError> {
+/// An attach about to begin (HTTP or WebSocket): the container, what the
+/// client asked for, and what was fixed before the 101 — the run it attached
+/// in and the log position it starts from — so nothing written from then on
+/// can be missed.
+pub struct Attachment {
+    pub container: Arc<Container>,
+    pub options: AttachOptions,
+    pub run_at_attach: u64,
+    pub tty: bool,
+    pub stdin_once: bool,
+    pub cursor: LogCursor,
+}
+
+/// Checks an attach request and fixes where its output starts.
+pub fn prepare(engine: &Engine, reference: &str, query: &Query) -> Result<Attachment, ApiError> {
     let container = engine.find(reference)?;
     let keys = query.get("detachKeys").filter(|keys| !keys.is_empty()).unwrap_or(detach_keys::DEFAULT);
     let options = AttachOptions {
@@ -60,15 +69,6 @@ pub fn prepare(
     if decide(Action::Attach, container.status()) != Decision::Allowed {
         return Err(crate::lifecycle::wrong_state(Action::Attach, &container, reference));
     }
-    Ok((container, options))
-}
-
-pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {
-    let (container, options) = match prepare(engine, reference, query) {
-        Ok(prepared) => prepared,
-        Err(error) => return respond_error(request, &error),
-    };
-    // Fixed before the 101: nothing written from here on can be missed.
     let (run_at_attach, tty, stdin_once) = {
         let state = container.lock();
         (state.run, state.config.tty, state.config.stdin_once)
@@ -78,13 +78,18 @@ pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Q
     } else {
         LogCursor::at_last_lines(&container.dir, 0)
     };
+    Ok(Attachment { container, options, run_at_attach, tty, stdin_once, cursor })
+}
+
+pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {
+    let Attachment { container, options, run_at_attach, tty, stdin_once, cursor } =
+        match prepare(engine, reference, query) {
+            Ok(prepared) => prepared,
+            Err(error) => return respond_error(request, &error),
+        };
     // The request's body is the whole socket now: never read it before the
     // upgrade (tiny_http-notes.md fact 2). `upgrade` sends the 101 at once.
-    let mut response = Response::empty(StatusCode(101));
-    for (name, value) in docker_headers() {
-        response.add_header(header(name, value));
-    }
-    response.add_header(header("Content-Type", "application/vnd.docker.raw-stream"));
+    let response = switching_protocols(&[("Content-Type", "application/vnd.docker.raw-stream")]);
     let connection = request.upgrade("tcp", response);
     let output_options = LogQuery::attached(options.stdout, options.stderr);
 

@@ -15,7 +15,7 @@ use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tiny_http::{Request, Response, StatusCode};
+use tiny_http::Request;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame};
@@ -25,11 +25,10 @@ use tungstenite::Message;
 use common::detach_keys::DetachKeys;
 
 use crate::api_error::ApiError;
-use crate::attach::{self, AttachOptions};
+use crate::attach::{self, AttachOptions, Attachment};
 use crate::container::Container;
 use crate::engine::Engine;
-use crate::http_io::{docker_headers, header, header_value, respond_error, Query};
-use crate::log_follow::LogCursor;
+use crate::http_io::{header_value, respond_error, switching_protocols, Query};
 use crate::logs::{self, Destination, FrameSink, LogQuery};
 use crate::shim_link;
 use crate::upgrade::{self, ClientInput, Output};
@@ -57,33 +56,20 @@ fn write_frame(writer: &Writer, bytes: &[u8]) -> io::Result<()> {
 }
 
 pub fn handle(engine: &Arc<Engine>, request: Request, reference: &str, query: &Query) {
-    let prepared = attach::prepare(engine, reference, query).and_then(|(container, options)| {
+    let prepared = attach::prepare(engine, reference, query).and_then(|attachment| {
         let key = header_value(&request, "Sec-WebSocket-Key")
             .filter(|_| {
                 header_value(&request, "Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
             })
             .ok_or_else(|| ApiError::BadRequest("a WebSocket handshake is required".to_string()))?;
-        Ok((container, options, tungstenite::handshake::derive_accept_key(key.as_bytes())))
+        Ok((attachment, tungstenite::handshake::derive_accept_key(key.as_bytes())))
     });
-    let (container, options, accept) = match prepared {
+    let (attachment, accept) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return respond_error(request, &error),
     };
-    let (run_at_attach, stdin_once, tty) = {
-        let state = container.lock();
-        (state.run, state.config.stdin_once, state.config.tty)
-    };
-    let cursor = if options.past_output {
-        LogCursor::at_start(&container.dir)
-    } else {
-        LogCursor::at_last_lines(&container.dir, 0)
-    };
-    let mut response = Response::empty(StatusCode(101));
-    for (name, value) in docker_headers() {
-        response.add_header(header(name, value));
-    }
-    response.add_header(header("Sec-WebSocket-Accept", &accept));
-    let connection = request.upgrade("websocket", response);
+    let Attachment { container, options, run_at_attach, tty, stdin_once, cursor } = attachment;
+    let connection = request.upgrade("websocket", switching_protocols(&[("Sec-WebSocket-Accept", &accept)]));
 
     let writer: Writer = Arc::default();
     let cancel_output: Arc<AtomicBool> = Arc::default();

@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use tiny_http::{Request, Response, StatusCode};
+use tiny_http::Request;
 
 use common::detach_keys::{self, DetachKeys};
 use common::ids;
@@ -27,7 +27,7 @@ use common::wire::{string_list, ExecRequest};
 use crate::api_error::ApiError;
 use crate::container::Container;
 use crate::engine::Engine;
-use crate::http_io::{self, docker_headers, header, respond_empty, respond_error, respond_json, Query};
+use crate::http_io::{self, respond_empty, respond_error, respond_json, Query};
 use crate::shim_link;
 use crate::upgrade::{self, ClientInput, Duplex, Output};
 
@@ -255,11 +255,7 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
         };
     }
 
-    let mut response = Response::empty(StatusCode(101));
-    for (name, value) in docker_headers() {
-        response.add_header(header(name, value));
-    }
-    response.add_header(header("Content-Type", "application/vnd.docker.raw-stream"));
+    let response = http_io::switching_protocols(&[("Content-Type", "application/vnd.docker.raw-stream")]);
     let mut connection = request.upgrade("tcp", response);
     let started = match started {
         Ok(started) => started,

@@ -112,6 +112,17 @@ pub fn read_body(request: &mut Request) -> Result<Vec<u8>, ApiError> {
     Ok(body)
 }
 
+/// The `101 Switching Protocols` answer of an attach or exec start, with
+/// Docker's headers and `extra` ones; tiny_http adds `Connection: upgrade`
+/// and the `Upgrade:` protocol when it sends it (`Request::upgrade`).
+pub fn switching_protocols(extra: &[(&str, &str)]) -> Response<std::io::Empty> {
+    let mut response = Response::empty(101);
+    for (name, value) in docker_headers().iter().chain(extra) {
+        response.add_header(header(name, value));
+    }
+    response
+}
+
 /// Answers 413 to a request that declares an absurd body, without
 /// ever dropping or draining tiny_http 0.12's reader of that body: dropped
 /// unread, or read to its end, it allocates a buffer of the whole declared
