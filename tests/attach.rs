@@ -26,24 +26,11 @@ fn attach(daemon: &TestDaemon, name: &str) -> (String, BufReader<UnixStream>) {
 
 /// `attach` with more query parameters (`&stdin=1`, `&detachKeys=…`).
 fn attach_with(daemon: &TestDaemon, name: &str, extra: &str) -> (String, BufReader<UnixStream>) {
-    let mut stream = UnixStream::connect(&daemon.socket).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let request = format!(
         "POST /v1.41/containers/{name}/attach?stream=1&stdout=1&stderr=1{extra} HTTP/1.1\r\nHost: test\r\n\
          Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    (status, reader)
+    support::upgrade_request(&daemon.socket, &request)
 }
 
 /// Every frame until the daemon closes the stream.

@@ -183,26 +183,13 @@ fn exec_inspect(daemon: &TestDaemon, exec_id: &str) -> Value {
 /// does; returns the status line and the connection, positioned at the start
 /// of the raw stream.
 fn start_attached(daemon: &TestDaemon, exec_id: &str, tty: bool) -> (String, BufReader<UnixStream>) {
-    let mut stream = UnixStream::connect(&daemon.socket).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let body = json!({ "Detach": false, "Tty": tty }).to_string();
     let request = format!(
         "POST /v1.41/exec/{exec_id}/start HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    (status, reader)
+    support::upgrade_request(&daemon.socket, &request)
 }
 
 /// Stdout and stderr of a multiplexed stream, read until the daemon closes it.

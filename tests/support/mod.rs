@@ -259,6 +259,26 @@ impl Drop for TestDaemon {
     }
 }
 
+/// Sends a request that upgrades its connection (attach, exec start) and
+/// reads the response head; returns the status line and the connection,
+/// positioned at the start of the raw stream.
+pub fn upgrade_request(socket: &Path, request: &str) -> (String, BufReader<UnixStream>) {
+    let mut stream = UnixStream::connect(socket).expect("connect to the daemon");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+    }
+    (status, reader)
+}
+
 /// One raw HTTP request to the daemon at `socket` (`Connection: close`);
 /// returns the status and the body, de-chunked.
 pub fn http_request(socket: &Path, method: &str, path: &str, body: Option<(&str, &[u8])>) -> (u16, Vec<u8>) {
