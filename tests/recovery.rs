@@ -140,3 +140,24 @@ fn a_shim_killed_while_the_daemon_is_down_is_found_dead() {
         "the new daemon killed the escaped grandchild"
     );
 }
+
+#[test]
+fn the_root_spelled_another_way_finds_the_same_live_shims() {
+    // Shims are recognised by the directory on their command line: a daemon
+    // restarted with `ROOT/./` or through a symlink must still see them alive,
+    // not take them for dead (and kill their containers as strays).
+    let mut daemon = TestDaemon::start();
+    let id = daemon.run(&["--name", "kept", "--", "sleep", "1000"]);
+    let pid = pid_of(&daemon, "kept");
+    let link = daemon.dir.join("link");
+    std::os::unix::fs::symlink(&daemon.root, &link).unwrap();
+    for spelled in [daemon.root.join("."), link] {
+        daemon.kill_daemon();
+        daemon.spawn_with_root(&spelled);
+        let socket = daemon.socket.clone();
+        eventually("the daemon listens", || support::http_request_ok(&socket));
+        assert_eq!(daemon.status("kept"), "running", "root spelled {}", spelled.display());
+        assert!(is_alive(pid), "the container survived");
+    }
+    assert_eq!(support::container_processes(&id).len(), 1);
+}

@@ -71,11 +71,14 @@ fn run(options: Options) -> Result<(), String> {
     // The socket first: a second daemon on a live socket leaves no trace.
     let shim_binary = find_shim_binary()?;
     let listener = listener::bind(&options.socket)?;
-    if let Err(message) = create_root(&options.root) {
-        let _ = std::fs::remove_file(&options.socket);
-        return Err(message);
-    }
-    let engine = engine::Engine::new(options.root.clone(), shim_binary);
+    let root = match create_root(&options.root) {
+        Ok(root) => root,
+        Err(message) => {
+            let _ = std::fs::remove_file(&options.socket);
+            return Err(message);
+        }
+    };
+    let engine = engine::Engine::new(root, shim_binary);
     let recovering = std::time::Instant::now();
     let mut recovered =
         recovery::recover(&engine).map_err(|e| format!("recover {}: {e}", options.root.display()))?;
@@ -128,7 +131,11 @@ fn parse_options() -> Result<Options, String> {
 }
 
 /// The state root, mode 0700: container configurations and logs are private.
-fn create_root(root: &std::path::Path) -> Result<(), String> {
+/// Returns the root as one canonical path: shims are recognised by the
+/// directory on their command line, so `root`, `./root` and a symlink to it
+/// must all name it the same way, or a restarted daemon would take every
+/// live shim for a dead one.
+fn create_root(root: &std::path::Path) -> Result<PathBuf, String> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -136,6 +143,7 @@ fn create_root(root: &std::path::Path) -> Result<(), String> {
         .create(root)
         .and_then(|()| std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)))
         .map_err(|e| format!("create state root {}: {e}", root.display()))?;
+    let root = &std::fs::canonicalize(root).map_err(|e| format!("state root {}: {e}", root.display()))?;
     // shim.sock lives at ROOT/<64-hex ID>/shim.sock and must fit in sun_path.
     let longest = root.join("0".repeat(64)).join("shim.sock");
     if longest.as_os_str().len() > common::paths::MAX_SOCKET_PATH {
@@ -145,7 +153,7 @@ fn create_root(root: &std::path::Path) -> Result<(), String> {
         ));
     }
     // Absolute, so shims started from it never depend on a working directory.
-    Ok(())
+    Ok(root.clone())
 }
 
 /// `orchestrator-shim` lives next to this executable.

@@ -148,7 +148,12 @@ impl LogWriter {
     }
 
     fn write_piece(&mut self, piece: &[u8]) -> io::Result<()> {
-        self.file.write_all(piece)?;
+        if let Err(error) = self.file.write_all(piece) {
+            // A full disk, most likely: cut the file back to its last whole
+            // line, so what is written next is not glued to half a line.
+            let _ = self.file.set_len(self.size);
+            return Err(error);
+        }
         self.size += piece.len() as u64;
         Ok(())
     }

@@ -116,22 +116,26 @@ fn drain_output(
     buffer: &mut [u8],
 ) -> Result<bool, String> {
     let Some(pipe) = output.as_mut() else { return Ok(false) };
+    // Output that cannot be logged (the disk is full) is dropped, as Docker's
+    // json-file driver drops it: the container goes on, and never blocks on
+    // a pipe nobody drains.
+    let logged = |result: std::io::Result<bool>| Ok(result.unwrap_or(false));
     loop {
         match pipe.read(buffer) {
             Ok(0) => {
                 *output = None;
-                return log.finish(stream).map_err(|e| format!("write log: {e}"));
+                return logged(log.finish(stream));
             }
             // One read per poll round keeps stdout from starving stderr and
             // the control socket.
-            Ok(count) => return log.append(stream, &buffer[..count]).map_err(|e| format!("write log: {e}")),
+            Ok(count) => return logged(log.append(stream, &buffer[..count])),
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,
             Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok(false),
             // A terminal's master reads EIO once no process holds its slave
             // side open any more: that is its end-of-file.
             Err(error) if error.raw_os_error() == Some(libc::EIO) => {
                 *output = None;
-                return log.finish(stream).map_err(|e| format!("write log: {e}"));
+                return logged(log.finish(stream));
             }
             Err(error) => return Err(format!("read container output: {error}")),
         }

@@ -104,8 +104,15 @@ impl TestDaemon {
 
     /// Starts the daemon again without waiting for it (a benchmark times that).
     pub fn spawn_for_bench(&mut self) {
+        let root = self.root.clone();
+        self.spawn_with_root(&root);
+    }
+
+    /// Starts the daemon again with the state root spelled as `root` (the
+    /// same directory written another way), without waiting for it.
+    pub fn spawn_with_root(&mut self, root: &Path) {
         let mut command = Command::new(binary("orchestratord"));
-        command.arg("--socket").arg(&self.socket).arg("--root").arg(&self.root);
+        command.arg("--socket").arg(&self.socket).arg("--root").arg(root);
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         self.daemon = Some(command.spawn().expect("start orchestratord"));
     }
@@ -257,6 +264,18 @@ impl Drop for TestDaemon {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// True once the daemon at `socket` answers `GET /_ping`.
+pub fn http_request_ok(socket: &Path) -> bool {
+    UnixStream::connect(socket).is_ok_and(|mut stream| {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        stream.write_all(b"GET /_ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").is_ok() && {
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            answer.starts_with("HTTP/1.1 200")
+        }
+    })
 }
 
 /// Sends a request that upgrades its connection (attach, exec start) and
