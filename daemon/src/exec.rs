@@ -243,7 +243,12 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
         return match started {
             Ok(started) => {
                 respond_empty(request, 200);
-                exec.exited(engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM));
+                // Waited for on a thread of its own: a long `exec -d` must not
+                // hold one of the bounded request slots (listener.rs).
+                let (engine, exec) = (Arc::clone(engine), Arc::clone(&exec));
+                std::thread::spawn(move || {
+                    exec.exited(&engine, started.exit.wait().unwrap_or(KILLED_WITH_SHIM))
+                });
             }
             Err(refusal) => {
                 let exit_code = refusal.exit_code;

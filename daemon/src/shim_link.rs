@@ -218,9 +218,9 @@ pub fn read_exit(dir: &ContainerDir) -> (ExitRecord, String) {
 }
 
 /// Kills what a killed shim left of its container. Its main process died
-/// with it (`PR_SET_PDEATHSIG`), and so did that process's group; but a
-/// process that left the group (`setsid`) was re-parented to init, and
-/// nobody else would ever kill it. Without cgroups, what marks a container's
+/// with it (`PR_SET_PDEATHSIG`); its other processes — in its group, or
+/// escaped from it with `setsid` — were re-parented to init, and nobody
+/// else would ever kill them. Without cgroups, what marks a container's
 /// processes is the environment they inherit: `HOSTNAME`, the short ID
 /// (Docker's default, SPEC §8). A process that replaced its whole environment
 /// is beyond reach; Docker's cgroup would still hold it.
