@@ -116,15 +116,6 @@ fn main_pid(daemon: &TestDaemon, name: &str) -> i32 {
     daemon.inspect(name)["State"]["Pid"].as_i64().expect("State.Pid") as i32
 }
 
-/// The PIDs whose parent is `parent`, from `/proc`.
-fn children(parent: i32) -> Vec<i32> {
-    let pids = std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok());
-    pids.filter(|&pid| stat_fields(pid).is_some_and(|(_, ppid, _, _)| ppid == parent)).collect()
-}
-
 /// `/proc/PID/cmdline`, NUL-separated as the kernel gives it.
 fn cmdline(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default()
@@ -520,7 +511,7 @@ fn an_exec_is_a_child_of_the_shim_and_dies_with_the_container() {
     let mut attached = Background(command.spawn().unwrap());
     let from_attached = the_process_running(&id, &["sleep", "1002"]);
     assert_eq!(stat_fields(from_attached).unwrap().1, shim);
-    let mut shim_children = children(shim);
+    let mut shim_children = support::children(shim);
     shim_children.sort();
     let mut expected = vec![main, from_cli, from_api, from_attached];
     expected.sort();
@@ -812,7 +803,7 @@ fn twenty_execs_at_once_each_get_their_own_output_and_code() {
 
     // Every exec was reaped: the shim has its main process left, no zombie.
     eventually("only the main process is left", || container_processes(&id) == [main]);
-    eventually("the shim reaped every exec", || children(shim) == [main]);
+    eventually("the shim reaped every exec", || support::children(shim) == [main]);
     let ended = replay(&daemon).iter().filter(|e| e["Action"] == "exec_die").count();
     assert_eq!(ended, 20, "one exec_die each");
     assert_eq!(daemon.status("crowd"), "running");

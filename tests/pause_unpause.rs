@@ -28,7 +28,9 @@ fn process_state(pid: i32) -> Option<String> {
 fn is_frozen(pid: i32) -> bool {
     match process_state(pid).as_deref() {
         Some("T") => true,
-        Some("D") => children(pid).into_iter().any(|child| process_state(child).as_deref() == Some("T")),
+        Some("D") => {
+            support::children(pid).into_iter().any(|child| process_state(child).as_deref() == Some("T"))
+        }
         _ => false,
     }
 }
@@ -41,15 +43,6 @@ fn not_frozen(id: &str) -> Vec<(i32, String)> {
         .filter_map(|pid| process_state(pid).map(|state| (pid, state)))
         .filter(|(_, state)| state != "Z")
         .collect()
-}
-
-/// The PIDs whose parent is `parent`, from `/proc`.
-fn children(parent: i32) -> Vec<i32> {
-    let pids = std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok());
-    pids.filter(|&pid| stat_fields(pid).is_some_and(|(_, ppid, _, _)| ppid == parent)).collect()
 }
 
 /// The container's `sleep 1000` that left the process group of `main_pid`.

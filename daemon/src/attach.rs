@@ -145,30 +145,52 @@ fn forward_stdin(
 ) -> bool {
     // `docker run -i` attaches, and may send all its input, before `start`.
     wait_for_run(container, run_at_attach);
-    let mut stdin = shim_link::stdin(&container.dir).ok();
+    match copy_input(client, shim_link::stdin(&container.dir).ok(), detach_keys) {
+        InputEnd::Detached => true,
+        InputEnd::Closed(stdin) => {
+            // The client half-closed its side: its input is over.
+            if let Some(stdin) = stdin {
+                end_of_input(container, stdin, stdin_once);
+            }
+            false
+        }
+    }
+}
+
+/// How a client's input ended.
+pub enum InputEnd {
+    /// It typed the detach keys; what followed them was dropped.
+    Detached,
+    /// It half-closed its side (or went away). The process's stdin comes
+    /// back, unless the process had closed it for good.
+    Closed(Option<std::fs::File>),
+}
+
+/// Copies what the client sends into a process's stdin — a container's
+/// (attach) or an exec's — watching for the detach keys, until the client's
+/// input ends. A process that closed its stdin for good (EPIPE) gets nothing
+/// more, but the client's bytes are still read, and dropped, until it ends.
+pub fn copy_input(
+    client: &mut ClientInput,
+    mut stdin: Option<std::fs::File>,
+    detach_keys: &mut DetachKeys,
+) -> InputEnd {
     let mut forwarded = Vec::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let count = match client.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return InputEnd::Closed(stdin),
             Ok(count) => count,
         };
         forwarded.clear();
         let detached = detach_keys.filter(&buffer[..count], &mut forwarded);
-        // A container that closed its stdin for good (EPIPE): the client's
-        // bytes are still read, and dropped, until it ends.
         if stdin.as_mut().is_some_and(|pipe| write_input(pipe, &forwarded).is_err()) {
             stdin = None;
         }
         if detached {
-            return true;
+            return InputEnd::Detached;
         }
     }
-    // The client half-closed its side: its input is over.
-    if let Some(stdin) = stdin {
-        end_of_input(container, stdin, stdin_once);
-    }
-    false
 }
 
 /// Writes into a process's stdin: a pipe, or a terminal's master side, which

@@ -25,6 +25,7 @@ use common::sys::{self, WindowSize};
 use common::wire::{string_list, ExecRequest};
 
 use crate::api_error::ApiError;
+use crate::attach::{copy_input, InputEnd};
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::http_io::{self, respond_empty, respond_error, respond_json, Query};
@@ -325,25 +326,9 @@ pub fn start(engine: &Arc<Engine>, mut request: Request, id: &str) {
 /// half-closes — then the exec's stdin is closed: it reads end-of-file — or
 /// types the detach keys.
 fn forward_input(client: &mut ClientInput, stdin: File, keys: &mut DetachKeys) {
-    let mut stdin = Some(stdin);
-    let mut forwarded = Vec::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let count = match client.read(&mut buffer) {
-            Ok(0) | Err(_) => return, // dropping `stdin` closes it
-            Ok(count) => count,
-        };
-        forwarded.clear();
-        let detached = keys.filter(&buffer[..count], &mut forwarded);
-        // A process that closed its stdin: the client's bytes are still read,
-        // and dropped, until it ends.
-        if stdin.as_mut().is_some_and(|pipe| crate::attach::write_input(pipe, &forwarded).is_err()) {
-            stdin = None;
-        }
-        if detached {
-            client.hang_up();
-            return;
-        }
+    // At the client's end of input, the `File` returned is dropped: closed.
+    if let InputEnd::Detached = copy_input(client, Some(stdin), keys) {
+        client.hang_up();
     }
 }
 

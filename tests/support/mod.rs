@@ -418,6 +418,14 @@ pub fn stat_fields(pid: i32) -> Option<(String, i32, i32, i32)> {
     Some((rest[0].to_string(), rest[1].parse().ok()?, rest[2].parse().ok()?, rest[3].parse().ok()?))
 }
 
+/// The PIDs whose parent is `parent`, from `/proc`.
+pub fn children(parent: i32) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|&pid| stat_fields(pid).is_some_and(|(_, ppid, _, _)| ppid == parent))
+        .collect()
+}
+
 fn all_pids() -> Vec<i32> {
     std::fs::read_dir("/proc")
         .map(|entries| {
