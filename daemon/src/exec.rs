@@ -375,10 +375,13 @@ impl Client<'_> {
     }
 
     /// The output is complete: whatever is still held waits for the writer.
+    /// The writer is kept, not dropped: dropping the whole connection would
+    /// close it before the exit code is recorded.
     fn finish(&mut self) {
-        if let Client::Splitting { duplex, output: None, held } = self {
+        if let Client::Splitting { duplex, output: output @ None, held } = self {
             if let Ok(mut ready) = duplex.output() {
                 let _ = ready.write_all(held).and_then(|()| ready.flush());
+                *output = Some(ready);
             }
         }
     }
