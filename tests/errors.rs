@@ -51,7 +51,14 @@ fn invalid_transitions_answer_like_docker() {
         (409, format!("You cannot remove a running container {running}. Stop the container before attempting removal or force remove"))
     );
 
+    // A terminal's size: running and paused containers only (a container
+    // without a terminal accepts it and ignores it, as dockerd does).
+    assert_eq!(call(&daemon, "POST", "/containers/fresh/resize?h=10&w=20"), (409, not_running(&created)));
+    assert_eq!(call(&daemon, "POST", "/containers/over/resize?h=10&w=20"), (409, not_running(&exited)));
+    assert_eq!(daemon.http("POST", "/containers/busy/resize?h=10&w=20", None).0, 200);
+
     assert_eq!(daemon.http("POST", "/containers/busy/pause", None).0, 204);
+    assert_eq!(daemon.http("POST", "/containers/busy/resize?h=10&w=20", None).0, 200);
     assert_eq!(
         call(&daemon, "POST", "/containers/busy/pause"),
         (409, format!("Container {running} is already paused"))

@@ -29,6 +29,8 @@ pub enum Action {
     Pause,
     Unpause,
     Exec,
+    /// Setting the size of the container's terminal (`POST /containers/{id}/resize`).
+    Resize,
     Attach,
     Remove,
 }
@@ -76,6 +78,9 @@ pub fn decide(action: Action, state: State) -> Decision {
 
         (Exec, Running) => Allowed,
         (Exec, Created | Paused | Restarting | Exited | Removing) => Refuse,
+
+        (Resize, Running | Paused) => Allowed,
+        (Resize, Created | Restarting | Exited | Removing) => Refuse,
 
         (Attach, Created | Running | Paused | Restarting | Exited) => Allowed,
         (Attach, Removing) => Refuse,
@@ -129,6 +134,7 @@ mod tests {
             (Pause, [Refuse, Go(Paused), Refuse, Refuse]),
             (Unpause, [Refuse, Refuse, Go(Running), Refuse]),
             (Exec, [Refuse, Allowed, Refuse, Refuse]),
+            (Resize, [Refuse, Allowed, Allowed, Refuse]),
             (Attach, [Allowed, Allowed, Allowed, Allowed]),
             (Remove, [Go(Removing), RefuseUnlessForced, RefuseUnlessForced, Go(Removing)]),
         ];
@@ -142,7 +148,7 @@ mod tests {
     #[test]
     fn nothing_but_refusal_while_removing() {
         use Action::*;
-        for action in [Start, Stop, Kill, Restart, Pause, Unpause, Exec, Attach, Remove] {
+        for action in [Start, Stop, Kill, Restart, Pause, Unpause, Exec, Resize, Attach, Remove] {
             assert_eq!(decide(action, State::Removing), Decision::Refuse, "{action:?}");
         }
     }

@@ -19,7 +19,7 @@ use tiny_http::Request;
 
 use common::detach_keys::{self, DetachKeys};
 use common::ids;
-use common::state::{Action, State};
+use common::state::{decide, Action, Decision};
 use common::stream_frame::{push_frame, Stream};
 use common::sys::{self, WindowSize};
 use common::wire::{string_list, ExecRequest};
@@ -192,8 +192,8 @@ pub fn create(engine: &Arc<Engine>, mut request: Request, reference: &str) {
 
 /// Exec needs a running container: Docker's 409s otherwise.
 fn require_running(container: &Container, reference: &str) -> Result<(), ApiError> {
-    match container.status() {
-        State::Running => Ok(()),
+    match decide(Action::Exec, container.status()) {
+        Decision::Allowed => Ok(()),
         _ => Err(crate::lifecycle::wrong_state(Action::Exec, container, reference)),
     }
 }

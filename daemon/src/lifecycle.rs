@@ -147,8 +147,8 @@ impl Engine {
     /// terminal has no size to set: nothing happens, as with dockerd.
     pub fn resize(&self, container: &Container, reference: &str, size: WindowSize) -> Result<(), ApiError> {
         let tty = container.lock().config.tty;
-        if !container.status().has_processes() {
-            return Err(wrong_state(Action::Exec, container, reference));
+        if decide(Action::Resize, container.status()) != Decision::Allowed {
+            return Err(wrong_state(Action::Resize, container, reference));
         }
         if !tty {
             return Ok(());
