@@ -7,6 +7,9 @@
 
 mod support;
 
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use support::{eventually, exists, is_alive, TestDaemon};
@@ -160,4 +163,52 @@ fn the_root_spelled_another_way_finds_the_same_live_shims() {
         assert!(is_alive(pid), "the container survived");
     }
     assert_eq!(support::container_processes(&id).len(), 1);
+}
+
+#[test]
+fn a_start_cut_before_the_shim_wrote_its_pid_leaves_one_shim() {
+    // Between the fork of the shim and its `shim.pid` there are a few
+    // milliseconds in which only the shim's lock says that it exists. A copy
+    // of the daemon whose `orchestrator-shim` is a script that sleeps first
+    // widens them to a second, and the daemon is killed inside.
+    let mut daemon = TestDaemon::start();
+    let slow = daemon.dir.join("slow");
+    std::fs::create_dir(&slow).unwrap();
+    std::fs::copy(support::binary("orchestratord"), slow.join("orchestratord")).unwrap();
+    let script =
+        format!("#!/bin/sh\nsleep 1\nexec {} \"$@\"\n", support::binary("orchestrator-shim").display());
+    std::fs::write(slow.join("orchestrator-shim"), script).unwrap();
+    std::fs::set_permissions(slow.join("orchestrator-shim"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    daemon.kill_daemon();
+    daemon.spawn_binary(&slow.join("orchestratord"));
+
+    let id = daemon.cli_ok(&["create", "--name", "twice", "--", "sleep", "1000"]).trim().to_string();
+    let dir = daemon.container_dir(&id);
+    let mut start = UnixStream::connect(&daemon.socket).unwrap();
+    write!(start, "POST /containers/{id}/start HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let slow_shim = slow.join("orchestrator-shim").display().to_string();
+    eventually("the slow shim was forked", || {
+        !support::processes_with_cmdline_containing(&slow_shim).is_empty()
+    });
+    daemon.kill_daemon();
+    assert!(!dir.join("shim.pid").exists(), "the daemon died before the shim wrote shim.pid");
+
+    // The new daemon sees the lock held, waits for the shim's shim.pid, and
+    // reports the container running under that one shim.
+    daemon.restart_daemon();
+    assert_eq!(daemon.status("twice"), "running");
+    // Its command line is `…/orchestrator-shim DIR` (NUL-separated).
+    let shims =
+        || support::processes_with_cmdline_containing(&format!("orchestrator-shim\0{}", dir.display()));
+    assert_eq!(shims().len(), 1, "one shim");
+    let (status, _) = daemon.http("POST", &format!("/containers/{id}/start"), None);
+    assert_eq!(status, 304, "a start of the running container is a no-op, not a second shim");
+    assert_eq!(shims().len(), 1, "still one shim");
+    assert_eq!(support::container_processes(&id).len(), 1, "one container process");
+    eventually("the exit is followed", || {
+        daemon.cli_ok(&["stop", "-t", "0", "twice"]);
+        daemon.status("twice") == "exited"
+    });
+    assert!(shims().is_empty(), "the shim is gone with its container");
+    assert_eq!(support::container_processes(&id), Vec::<i32>::new());
 }

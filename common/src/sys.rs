@@ -453,6 +453,22 @@ pub fn take_inherited_fd(fd: RawFd) -> Option<OwnedFd> {
     open.then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Tries to take the exclusive `flock(2)` lock on the open file `fd`, without
+/// waiting: `Ok(true)` if it is now held through `fd`, `Ok(false)` if another
+/// open file holds it. The lock belongs to the open file description, so every
+/// copy of `fd` made by `dup` or inherited across `fork` and `exec` holds it
+/// too, and the kernel releases it when the last copy is closed, whatever
+/// way its process ended (docs/07-recovery.md, "the shim's lock").
+pub fn try_lock_exclusive(fd: RawFd) -> Result<bool, SysError> {
+    // SAFETY: flock takes plain integers; it fails with EBADF on a bad fd.
+    let ret = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) };
+    match check("flock", ret) {
+        Ok(_) => Ok(true),
+        Err(error) if error.errno == libc::EWOULDBLOCK => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// Grows a pipe's kernel buffer (fcntl F_SETPIPE_SZ): fewer, larger reads
 /// for a container that writes a lot. Best effort: the kernel caps the size.
 pub fn set_pipe_size(fd: RawFd, bytes: usize) -> Result<(), SysError> {

@@ -320,7 +320,6 @@ impl Engine {
             state.config.clone()
         });
         write_meta(container, &config)?;
-        shim_link::clear_run_files(&container.dir);
         match shim_link::launch(&self.shim_binary, &container.dir) {
             Ok(launched) => {
                 let run = container.update(|state| {

@@ -1,8 +1,9 @@
 //! Recovery at daemon start (SPEC §3): the state directory is the only durable
 //! state, so the daemon rebuilds its memory from it. For each container
 //! directory, `meta.json` gives the configuration and the shim's files give the
-//! truth about the process: a live shim means running (and the daemon watches
-//! it again), an `exit` file means exited with that code, a dead shim without
+//! truth about the process: a live shim — one that holds the directory's
+//! lock (`common::shim_lock`) — means running (and the daemon watches it
+//! again), an `exit` file means exited with that code, a dead shim without
 //! one means exited with 255 and an error, neither means created. Leftovers of
 //! an operation the previous daemon died in are finished or undone here
 //! (docs/07-recovery.md).
@@ -59,7 +60,7 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
             continue;
         };
         let container = Arc::new(Container::new(dir.clone(), config.clone(), State::Created));
-        let live_shim = shim_link::shim_alive(&dir);
+        let live_shim = shim_link::live_shim(&dir);
         container.update(|state| {
             if let Some(shim_pid) = live_shim {
                 state.shim_pid = shim_pid;

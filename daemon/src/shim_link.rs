@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::paths::ContainerDir;
+use common::shim_lock::{self, LOCK_FD};
 use common::spawn::ExecPlan;
 use common::sys;
 use common::wire::{
@@ -24,6 +25,8 @@ use common::wire::{
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Rounds of looking for a dead shim's strays before giving up.
 const STRAY_ROUNDS: usize = 1000;
+/// How long recovery waits for a shim that holds its lock to write `shim.pid`.
+const SHIM_START_WAIT: Duration = Duration::from_secs(10);
 /// Watcher threads only block in one read: a small stack is plenty.
 const WATCHER_STACK_BYTES: usize = 64 * 1024;
 
@@ -41,18 +44,14 @@ pub enum LaunchFailure {
     Shim(String),
 }
 
-/// Removes what a previous run left (`exit`, PID files, socket), so the files
-/// describe only the run about to start.
-pub fn clear_run_files(dir: &ContainerDir) {
-    for path in [dir.exit(), dir.shim_pid(), dir.pid(), dir.shim_sock()] {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
 /// Starts a shim for the container in `dir` and waits for its ready message.
+/// The shim's lock is taken here, before the fork, and handed to the shim at
+/// `LOCK_FD`: from this moment until the shim is gone, anyone can see that
+/// this container has a shim, and nobody can start a second one.
 pub fn launch(shim_binary: &Path, dir: &ContainerDir) -> Result<Launched, LaunchFailure> {
     let shim_error =
         |what: &str, error: &dyn std::fmt::Display| LaunchFailure::Shim(format!("{what}: {error}"));
+    let lock = shim_lock::take(dir).map_err(|e| shim_error("start orchestrator-shim", &e))?;
     let (ready_read, ready_write) = sys::pipe_cloexec().map_err(|e| shim_error("pipe", &e))?;
     let null = File::options()
         .read(true)
@@ -66,10 +65,14 @@ pub fn launch(shim_binary: &Path, dir: &ContainerDir) -> Result<Launched, Launch
         (null.as_raw_fd(), 1),
         (null.as_raw_fd(), 2),
         (ready_write.as_raw_fd(), READY_FD),
+        (lock.as_raw_fd(), LOCK_FD),
     ];
     let first_pid = plan.spawn().map_err(|e| shim_error("start orchestrator-shim", &e))?;
-    drop(ready_write); // the shim holds the only write end now
-                       // The shim forks to detach and its first process exits at once: reap it.
+    // The shim holds the only write end of the pipe now, and a copy of the
+    // lock, which stays held through it.
+    drop(ready_write);
+    drop(lock);
+    // The shim forks to detach and its first process exits at once: reap it.
     let _ = sys::waitpid(first_pid);
 
     let mut line = String::new();
@@ -173,8 +176,7 @@ pub fn watch(
         .stack_size(WATCHER_STACK_BYTES)
         .spawn(move || {
             // A shim that is already gone refuses the connection: same news.
-            if let Ok(stream) = open_watch(&dir) {
-                let mut stream = stream;
+            if let Some(mut stream) = connect_watch(&dir) {
                 // Output written before the shim took this as a watch
                 // connection was never announced: announce it now.
                 on_log_grew();
@@ -189,6 +191,19 @@ pub fn watch(
             on_exit(record, error);
         });
     spawned.expect("invariant: the daemon can start a thread");
+}
+
+/// The watch connection, or `None` once the shim is gone. A shim that holds
+/// its lock but refuses the connection is still starting (recovery found it
+/// before its `shim.sock` was there): try again.
+fn connect_watch(dir: &ContainerDir) -> Option<UnixStream> {
+    loop {
+        match open_watch(dir) {
+            Ok(stream) => return Some(stream),
+            Err(_) if shim_lock::is_held(dir) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Connects and turns the connection into a watch connection.
@@ -246,9 +261,33 @@ pub fn has_exit_file(dir: &ContainerDir) -> bool {
     dir.exit().exists()
 }
 
-/// True if `shim.pid` names a live process that really is this container's
-/// shim (a PID can be reused after a reboot or a long downtime).
-pub fn shim_alive(dir: &ContainerDir) -> Option<i32> {
+/// The live shim of the container in `dir`, if it has one, for recovery.
+/// The lock is the answer to "alive?" (`common::shim_lock`): free, and no shim
+/// is alive or starting, so `shim.pid` and `exit` tell the rest. Held, and a
+/// shim lives; if it was forked just before the previous daemon died, its
+/// `shim.pid` may not be written yet, so this waits until `shim.pid` names
+/// it. `Some(0)` if it never does within `SHIM_START_WAIT`: a shim stuck in
+/// its start-up is still a live shim, never a `created` container.
+pub fn live_shim(dir: &ContainerDir) -> Option<i32> {
+    let deadline = std::time::Instant::now() + SHIM_START_WAIT;
+    loop {
+        if !shim_lock::is_held(dir) {
+            return None;
+        }
+        if let Some(pid) = shim_named_in_pid_file(dir) {
+            return Some(pid);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Some(0);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The PID in `shim.pid`, if it names a live process that really is this
+/// container's shim (a PID can be reused after a reboot or a long downtime,
+/// and the file of the previous run stays until the new shim replaces it).
+fn shim_named_in_pid_file(dir: &ContainerDir) -> Option<i32> {
     let pid = common::atomic_file::read_number(&dir.shim_pid())?;
     if !sys::process_exists(pid) {
         return None;

@@ -18,6 +18,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use common::paths::ContainerDir;
+use common::shim_lock;
 use common::sys::{self, Fork};
 use common::wire::{ContainerConfig, ReadyMessage, READY_FD};
 
@@ -29,8 +30,17 @@ fn main() {
     // The ready pipe the daemon put at fd 3. Taking ownership here closes it
     // when this process exits, so the daemon never waits on a dead shim.
     let ready = open_ready_pipe();
-    detach();
     let container_dir = ContainerDir::at(dir);
+    // The lock that says "this container has a live shim" (fd 4, taken by
+    // the daemon before the fork). Held until this process is gone.
+    let _lock = match shim_lock::inherit_or_take(&container_dir) {
+        Ok(lock) => lock,
+        Err(error) => {
+            eprintln!("orchestrator-shim: {error}");
+            std::process::exit(1);
+        }
+    };
+    detach();
     match run(&container_dir, ready) {
         Ok(()) => {}
         Err(message) => {
@@ -42,6 +52,7 @@ fn main() {
 
 /// The shim's algorithm, step by step.
 fn run(dir: &ContainerDir, mut ready: Option<File>) -> Result<(), String> {
+    clear_previous_run(dir)?;
     sys::set_child_subreaper().map_err(|e| e.to_string())?;
     let config = load_config(dir)?;
     // SIGCHLD is blocked before the container starts, so no exit is missed: it
@@ -103,6 +114,22 @@ fn load_config(dir: &ContainerDir) -> Result<ContainerConfig, String> {
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("parse meta.json: {e}"))?;
     ContainerConfig::from_json(&value).ok_or_else(|| "meta.json is not a container configuration".to_string())
+}
+
+/// Removes what the previous run left (`exit`, the PID files), so the files
+/// describe only this run. The shim does it, holding the lock, rather than
+/// the daemon before the fork: a daemon killed before the fork then leaves
+/// the previous run's exit code in place (docs/13-failure-model.md).
+fn clear_previous_run(dir: &ContainerDir) -> Result<(), String> {
+    for path in [dir.exit(), dir.shim_pid(), dir.pid()] {
+        match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("remove {}: {error}", path.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn write_pid_files(dir: &ContainerDir, pid: i32) -> Result<(), String> {

@@ -117,6 +117,17 @@ impl TestDaemon {
         self.daemon = Some(command.spawn().expect("start orchestratord"));
     }
 
+    /// Starts `daemon_binary` (a copy of the daemon, with its own shim next
+    /// to it) on this daemon's socket and root, and waits until it listens.
+    pub fn spawn_binary(&mut self, daemon_binary: &Path) {
+        let mut command = Command::new(daemon_binary);
+        command.arg("--socket").arg(&self.socket).arg("--root").arg(&self.root);
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        self.daemon = Some(command.spawn().expect("start the daemon"));
+        let socket = self.socket.clone();
+        eventually("the daemon listens", || http_request_ok(&socket));
+    }
+
     /// Kills the daemon with SIGKILL (containers keep running) and starts a new one.
     pub fn restart_daemon(&mut self) {
         self.kill_daemon();
@@ -434,7 +445,7 @@ fn all_pids() -> Vec<i32> {
         .unwrap_or_default()
 }
 
-fn processes_with_cmdline_containing(text: &str) -> Vec<i32> {
+pub fn processes_with_cmdline_containing(text: &str) -> Vec<i32> {
     all_pids()
         .into_iter()
         .filter(|pid| {
