@@ -212,3 +212,25 @@ fn a_start_cut_before_the_shim_wrote_its_pid_leaves_one_shim() {
     assert!(shims().is_empty(), "the shim is gone with its container");
     assert_eq!(support::container_processes(&id), Vec::<i32>::new());
 }
+
+#[test]
+fn a_container_that_ran_is_never_deleted_for_a_lost_meta_json() {
+    // A power cut can leave a file renamed into place just before it empty.
+    // A directory with only an unreadable meta.json is a create that never
+    // finished, and goes; one that has run keeps its log.
+    let mut daemon = TestDaemon::start();
+    let ran = daemon.run(&["--name", "ran", "--", "echo", "kept"]);
+    daemon.wait_status("ran", "exited");
+    let never = daemon.cli_ok(&["create", "--name", "never", "--", "true"]).trim().to_string();
+    daemon.kill_daemon();
+    for id in [&ran, &never] {
+        std::fs::write(daemon.container_dir(id).join("meta.json"), b"").unwrap();
+    }
+    daemon.restart_daemon();
+    assert!(!daemon.container_dir(&never).exists(), "the unfinished create is removed");
+    let log = support::read_to_string(&daemon.container_dir(&ran).join("log"));
+    assert!(log.contains("kept"), "the log of the container that ran is kept: {log:?}");
+    let (status, listing) = daemon.api("GET", "/containers/json?all=1", None);
+    assert_eq!(status, 200);
+    assert_eq!(listing, serde_json::json!([]), "neither is listed");
+}

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use common::ids;
+use common::paths::ContainerDir;
 use common::state::State;
 use common::wire::ContainerConfig;
 
@@ -54,9 +55,15 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
         }
         let dir = engine.container_dir(&name);
         let Some(config) = read_config(&dir.meta()).filter(|config| config.id == name) else {
-            // A create the previous daemon died in before meta.json was written.
-            let _ = std::fs::remove_dir_all(dir.dir());
-            found.discarded += 1;
+            if never_started(&dir) {
+                // A create the previous daemon died in before meta.json was written.
+                let _ = std::fs::remove_dir_all(dir.dir());
+                found.discarded += 1;
+            } else {
+                // A container that ran, whose meta.json was lost (a power cut
+                // can leave it empty): its log is not ours to delete.
+                eprintln!("orchestratord: {name} has no readable meta.json but has run; left alone");
+            }
             continue;
         };
         let container = Arc::new(Container::new(dir.clone(), config.clone(), State::Created));
@@ -104,6 +111,18 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
         }
     }
     Ok(found)
+}
+
+/// True if the directory holds only what a create leaves (`meta.json`, an
+/// empty `log`, temporary files), nothing a run writes (`shim.pid`, `exit`,
+/// output in the log).
+fn never_started(dir: &ContainerDir) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir.dir()) else { return true };
+    entries.flatten().all(|entry| {
+        let name = entry.file_name();
+        let empty = || entry.metadata().is_ok_and(|metadata| metadata.len() == 0);
+        name == "meta.json" || (name == "log" && empty()) || name.to_string_lossy().starts_with('.')
+    })
 }
 
 fn read_config(path: &std::path::Path) -> Option<ContainerConfig> {
