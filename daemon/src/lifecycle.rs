@@ -110,11 +110,7 @@ impl Engine {
         match decide(Action::Stop, container.status()) {
             Decision::Go(_) => {
                 // Marked first: the exit this causes must not be restarted.
-                let config = container.update(|state| {
-                    state.config.manually_stopped = true;
-                    state.config.clone()
-                });
-                write_meta(container, &config)?;
+                mark_manually_stopped(container);
                 self.stop_processes(container, timeout, signal)?;
                 self.emit(container, "stop", &[]);
                 Ok(())
@@ -131,11 +127,7 @@ impl Engine {
             Decision::Allowed => {
                 // As in Docker, a kill is a manual stop: the policy leaves
                 // the container down afterwards.
-                let config = container.update(|state| {
-                    state.config.manually_stopped = true;
-                    state.config.clone()
-                });
-                write_meta(container, &config)?;
+                mark_manually_stopped(container);
                 self.send_signal(container, signal).map_err(ApiError::Internal)
             }
             _ => Err(wrong_state(Action::Kill, container, reference)),
@@ -510,6 +502,20 @@ pub fn plan_restart(
 fn write_meta(container: &Container, config: &common::wire::ContainerConfig) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(&config.to_json()).expect("invariant: a JSON value serializes");
     common::atomic_file::write_atomic(&container.dir.meta(), &bytes)
+}
+
+/// Records that the container was stopped by hand, so that its restart
+/// policy leaves it down. A failed write (a full disk) does not refuse the
+/// stop: the mark holds in memory and only a daemon restart forgets it, which
+/// is what dockerd does too (it logs the failed checkpoint and goes on).
+fn mark_manually_stopped(container: &Container) {
+    let config = container.update(|state| {
+        state.config.manually_stopped = true;
+        state.config.clone()
+    });
+    if let Err(error) = write_meta(container, &config) {
+        eprintln!("orchestratord: {}: could not record the manual stop in meta.json: {error}", container.id);
+    }
 }
 
 pub fn wrong_state(action: Action, container: &Container, reference: &str) -> ApiError {
