@@ -288,3 +288,22 @@ fn a_container_inherits_only_its_stdio() {
     let pid = daemon.inspect("quiet")["State"]["Pid"].as_i64().unwrap();
     assert_eq!(std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap().to_str().unwrap(), "/dev/null");
 }
+
+#[test]
+fn an_exit_is_recorded_when_the_exit_file_cannot_be_written() {
+    // A full disk: the shim cannot write `exit`. The live daemon still gets
+    // the code, from the last line of its watch connection.
+    let daemon = TestDaemon::start();
+    let id = daemon.run(&["--name", "leaver", "--", "sh", "-c", "sleep 0.5; echo bye; exit 7"]);
+    let _full = support::Unwritable::new(daemon.container_dir(&id));
+    daemon.wait_status("leaver", "exited");
+    let inspect = daemon.inspect("leaver");
+    assert_eq!(inspect["State"]["ExitCode"], 7, "{inspect}");
+    assert_eq!(inspect["State"]["Error"], "", "{inspect}");
+    assert!(!daemon.container_dir(&id).join("exit").exists(), "the shim could not write the file");
+    assert_eq!(
+        daemon.cli_ok(&["logs", "leaver"]),
+        "bye\n",
+        "the log, an existing file, is still appended to"
+    );
+}

@@ -79,43 +79,6 @@ fn the_daemon_start_applies_the_policies() {
     eventually("the missed restart happens now", || restart_count(&daemon, "meanwhile") == 1);
 }
 
-/// Makes a directory refuse new files until dropped, as a full disk would
-/// refuse them: `chattr +i` for root (who ignores permissions), mode 0500
-/// for anyone else.
-struct Unwritable(std::path::PathBuf);
-
-impl Unwritable {
-    fn new(dir: std::path::PathBuf) -> Unwritable {
-        let guard = Unwritable(dir);
-        guard.set(true);
-        assert!(
-            std::fs::File::create(guard.0.join(".probe")).is_err(),
-            "{} is still writable",
-            guard.0.display()
-        );
-        guard
-    }
-
-    fn set(&self, unwritable: bool) {
-        use std::os::unix::fs::PermissionsExt;
-        if common::sys::getuid() == 0 {
-            let flag = if unwritable { "+i" } else { "-i" };
-            let status =
-                std::process::Command::new("chattr").arg(flag).arg(&self.0).status().expect("chattr");
-            assert!(status.success(), "chattr {flag} {}", self.0.display());
-        } else {
-            let mode = if unwritable { 0o500 } else { 0o700 };
-            std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
-    }
-}
-
-impl Drop for Unwritable {
-    fn drop(&mut self) {
-        self.set(false);
-    }
-}
-
 #[test]
 fn stop_and_kill_work_when_meta_json_cannot_be_written() {
     // The manual stop is recorded in meta.json first. A full disk must not
@@ -123,7 +86,7 @@ fn stop_and_kill_work_when_meta_json_cannot_be_written() {
     let daemon = TestDaemon::start();
     for (name, verb) in [("stopped", "stop"), ("killed", "kill")] {
         let id = daemon.run(&["--name", name, "--restart", "always", "--", "sleep", "1000"]);
-        let _full = Unwritable::new(daemon.container_dir(&id));
+        let _full = support::Unwritable::new(daemon.container_dir(&id));
         let args: Vec<&str> = if verb == "stop" { vec!["stop", "-t", "1", name] } else { vec!["kill", name] };
         daemon.cli_ok(&args);
         daemon.wait_status(name, "exited");

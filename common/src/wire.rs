@@ -270,7 +270,8 @@ pub enum ShimRequest {
     },
     /// Makes this connection the daemon's watch connection: after the reply,
     /// the shim sends one byte (`LOG_GREW`) whenever it appended to the log,
-    /// and closes it when the container is over (docs/08-logs.md).
+    /// and when the container is over the `ExitRecord` as one JSON line
+    /// (the bytes from its `{` on), then closes it (docs/08-logs.md).
     Watch,
     /// Asks for the container's stdin: the reply carries a copy of the write
     /// end of its stdin pipe, or of its terminal's master side with a TTY

@@ -78,7 +78,7 @@ pub fn recover(engine: &Arc<Engine>) -> std::io::Result<Recovered> {
                 state.status = if stopped { State::Paused } else { State::Running };
                 state.run = 1;
             } else if shim_link::has_exit_file(&dir) || dir.shim_pid().exists() {
-                let (record, error) = shim_link::read_exit(&dir);
+                let (record, error) = shim_link::read_exit(&dir, None);
                 state.status = State::Exited;
                 state.exit_code = record.exit_code;
                 state.finished_at = record.finished_at;

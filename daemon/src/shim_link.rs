@@ -176,6 +176,7 @@ pub fn watch(
         .stack_size(WATCHER_STACK_BYTES)
         .spawn(move || {
             // A shim that is already gone refuses the connection: same news.
+            let mut exit_line = Vec::new();
             if let Some(mut stream) = connect_watch(&dir) {
                 // Output written before the shim took this as a watch
                 // connection was never announced: announce it now.
@@ -183,11 +184,21 @@ pub fn watch(
                 let mut news = [0u8; 256];
                 // Ends at end-of-file (the shim exited) or an error (same).
                 // Many bytes in one read are one piece of news: the log grew.
-                while matches!(stream.read(&mut news), Ok(n) if n > 0) {
-                    on_log_grew();
+                // From a `{` on, the bytes are the exit record's line.
+                while let Ok(count @ 1..) = stream.read(&mut news) {
+                    let bytes = &news[..count];
+                    // Once the exit line has begun, every byte belongs to it.
+                    let news_bytes = match exit_line.is_empty() {
+                        true => bytes.iter().position(|&b| b == b'{').unwrap_or(count),
+                        false => 0,
+                    };
+                    if news_bytes > 0 {
+                        on_log_grew();
+                    }
+                    exit_line.extend_from_slice(&bytes[news_bytes..]);
                 }
             }
-            let (record, error) = read_exit(&dir);
+            let (record, error) = read_exit(&dir, ExitRecord::parse(&exit_line));
             on_exit(record, error);
         });
     spawned.expect("invariant: the daemon can start a thread");
@@ -217,12 +228,14 @@ fn open_watch(dir: &ContainerDir) -> std::io::Result<UnixStream> {
     Ok(stream)
 }
 
-/// The exit recorded by the shim, with an empty error; or — when the shim died
-/// without writing one (SIGKILL) — exit code 255 and an error saying so, as
-/// SPEC §3 requires: such a container is never reported as running. Its
-/// strays are killed first.
-pub fn read_exit(dir: &ContainerDir) -> (ExitRecord, String) {
-    match std::fs::read(dir.exit()).ok().and_then(|bytes| ExitRecord::parse(&bytes)) {
+/// The exit recorded by the shim, with an empty error. The `exit` file comes
+/// first; `heard` is the record a live daemon got as the last line of its
+/// watch connection, which stands in when the shim could not write the file
+/// (a full disk). Without either — the shim died without a word (SIGKILL) —
+/// exit code 255 and an error saying so, as SPEC §3 requires: such a
+/// container is never reported as running. Its strays are killed first.
+pub fn read_exit(dir: &ContainerDir, heard: Option<ExitRecord>) -> (ExitRecord, String) {
+    match std::fs::read(dir.exit()).ok().and_then(|bytes| ExitRecord::parse(&bytes)).or(heard) {
         Some(record) => (record, String::new()),
         None => {
             kill_strays(dir);

@@ -1,7 +1,7 @@
 //! `shim.sock`, the shim's control socket. The daemon connects to it in three
-//! ways: a watch connection, which gets one byte each time the log grew and
-//! reaches end-of-file when the shim exits (how the daemon learns of new output
-//! and of the exit without polling); short connections that each carry one
+//! ways: a watch connection, which gets one byte each time the log grew, then
+//! the exit record as a last line, and reaches end-of-file when the shim exits
+//! (how the daemon learns of new output and of the exit without polling); short connections that each carry one
 //! request line and get one reply line back (signal, stdin, close_stdin,
 //! resize), where a reply may carry descriptors (SCM_RIGHTS); and exec
 //! connections, which after their reply wait for one more line, the exec's
@@ -16,8 +16,12 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
 use common::sys::{self, Pid, PollFd};
-use common::wire::{exec_exit_line, shim_reply_line, ShimRefusal, ShimReply, ShimRequest, LOG_GREW};
+use common::wire::{
+    exec_exit_line, shim_reply_line, ExitRecord, ShimRefusal, ShimReply, ShimRequest, LOG_GREW,
+};
 
+/// How long the exit line may wait for a daemon that does not read.
+const EXIT_LINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// A request line longer than this is refused and its client dropped.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
@@ -108,6 +112,17 @@ impl ControlSocket {
     pub fn notify_log_grew(&mut self) {
         for client in self.clients.iter_mut().filter(|c| c.watching) {
             let _ = client.stream.write(&[LOG_GREW]);
+        }
+    }
+
+    /// Sends the container's exit record, as its last line, to every watch
+    /// connection. Unlike the news bytes it must arrive: the socket is made
+    /// blocking, with a bound in case a daemon does not read.
+    pub fn tell_watchers_exit(&mut self, record: &ExitRecord) {
+        for client in self.clients.iter_mut().filter(|c| c.watching) {
+            let _ = client.stream.set_nonblocking(false);
+            let _ = client.stream.set_write_timeout(Some(EXIT_LINE_TIMEOUT));
+            let _ = client.stream.write_all(&record.to_bytes());
         }
     }
 

@@ -9,8 +9,13 @@ use common::sys::WaitStatus;
 use common::time::now_rfc3339;
 use common::wire::ExitRecord;
 
-/// Writes `exit` with the main process's exit code (128 + signal if killed).
-pub fn write(dir: &ContainerDir, status: WaitStatus) -> std::io::Result<()> {
-    let record = ExitRecord { exit_code: status.exit_code(), finished_at: now_rfc3339() };
+/// The record of the main process's end: its exit code (128 + signal if
+/// killed) and the time.
+pub fn record(status: WaitStatus) -> ExitRecord {
+    ExitRecord { exit_code: status.exit_code(), finished_at: now_rfc3339() }
+}
+
+/// Writes `exit` with that record.
+pub fn write(dir: &ContainerDir, record: &ExitRecord) -> std::io::Result<()> {
     write_atomic(&dir.exit(), &record.to_bytes())
 }

@@ -77,12 +77,16 @@ fn run(dir: &ContainerDir, mut ready: Option<File>) -> Result<(), String> {
         log_writer::LogWriter::open(dir, &config.log, config.tty).map_err(|e| format!("open log: {e}"))?;
     let status = supervisor::supervise(container, config, child_exits, &mut control, log)?;
 
-    exit_file::write(dir, status).map_err(|e| format!("write exit file: {e}"))?;
+    let record = exit_file::record(status);
+    let written = exit_file::write(dir, &record).map_err(|e| format!("write exit file: {e}"));
     let _ = std::fs::remove_file(dir.shim_sock());
-    // Closing the connections is how the daemon learns of the exit, so it
-    // happens only now, with the exit file in place.
+    // The same record as the last line of every watch connection, so a live
+    // daemon learns the exit code even when the file could not be written
+    // (a full disk). Closing the connections is how the daemon learns of the
+    // exit, so it happens only now, with the exit file in place.
+    control.tell_watchers_exit(&record);
     drop(control);
-    Ok(())
+    written
 }
 
 /// Takes fd 3 if the daemon passed one (it does; a shim started by hand does not).

@@ -277,6 +277,43 @@ impl Drop for TestDaemon {
     }
 }
 
+/// Makes a directory refuse new files until dropped, as a full disk would
+/// refuse them: `chattr +i` for root (who ignores permissions), mode 0500
+/// for anyone else.
+pub struct Unwritable(PathBuf);
+
+impl Unwritable {
+    pub fn new(dir: PathBuf) -> Unwritable {
+        let guard = Unwritable(dir);
+        guard.set(true);
+        assert!(
+            std::fs::File::create(guard.0.join(".probe")).is_err(),
+            "{} is still writable",
+            guard.0.display()
+        );
+        guard
+    }
+
+    fn set(&self, unwritable: bool) {
+        use std::os::unix::fs::PermissionsExt;
+        if common::sys::getuid() == 0 {
+            let flag = if unwritable { "+i" } else { "-i" };
+            let status =
+                std::process::Command::new("chattr").arg(flag).arg(&self.0).status().expect("chattr");
+            assert!(status.success(), "chattr {flag} {}", self.0.display());
+        } else {
+            let mode = if unwritable { 0o500 } else { 0o700 };
+            std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        self.set(false);
+    }
+}
+
 /// True once the daemon at `socket` answers `GET /_ping`.
 pub fn http_request_ok(socket: &Path) -> bool {
     UnixStream::connect(socket).is_ok_and(|mut stream| {
