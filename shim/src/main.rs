@@ -138,8 +138,9 @@ fn clear_previous_run(dir: &ContainerDir) -> Result<(), String> {
 
 fn write_pid_files(dir: &ContainerDir, pid: i32) -> Result<(), String> {
     use common::atomic_file::write_atomic;
-    write_atomic(&dir.shim_pid(), format!("{}\n", sys::getpid()).as_bytes())
-        .and_then(|()| write_atomic(&dir.pid(), format!("{pid}\n").as_bytes()))
+    // `pid` first: once `shim.pid` names this shim, recovery reads `pid`.
+    write_atomic(&dir.pid(), format!("{pid}\n").as_bytes())
+        .and_then(|()| write_atomic(&dir.shim_pid(), format!("{}\n", sys::getpid()).as_bytes()))
         .map_err(|e| format!("write pid files: {e}"))
 }
 
