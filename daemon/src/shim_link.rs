@@ -285,7 +285,11 @@ pub fn live_shim(dir: &ContainerDir) -> Option<i32> {
     let deadline = std::time::Instant::now() + SHIM_START_WAIT;
     loop {
         if !shim_lock::is_held(dir) {
-            return None;
+            // One exception to "free means dead": a shim started by a daemon
+            // from before the lock existed holds none, and an upgraded
+            // daemon must not take it for dead (and kill its container).
+            // `shim.pid` still names it.
+            return shim_named_in_pid_file(dir);
         }
         if let Some(pid) = shim_named_in_pid_file(dir) {
             return Some(pid);
