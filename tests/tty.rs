@@ -662,14 +662,14 @@ fn exec_t_gets_the_window_size_at_its_start() {
     daemon.run(&["--name", "box", "--", "sleep", "1000"]);
     let size = WindowSize { rows: 30, columns: 90 };
     // Many at once on a loaded machine: each CLI sends its size as soon as it
-    // reads the 101, and the command looks a second later. Busy threads of
-    // ours keep every CPU taken, so the daemon's thread is often preempted
-    // between sending the 101 and recording the terminal.
+    // reads the 101. Busy threads of ours keep every CPU taken, so the
+    // daemon's thread is often preempted between sending the 101 and
+    // recording the terminal. The command waits up to 5 s for a size: a
+    // resize that is only late passes, one that was lost shows "0 0".
     let _load = CpuLoad::start();
+    let script = "for i in $(seq 50); do [ \"$(stty size)\" != '0 0' ] && break; sleep 0.1; done; stty size";
     let sessions: Vec<Session> = (0..EXECS_AT_ONCE)
-        .map(|_| {
-            Session::start(&daemon, &["exec", "-t", "box", "--", "sh", "-c", "sleep 1; stty size"], size)
-        })
+        .map(|_| Session::start(&daemon, &["exec", "-t", "box", "--", "sh", "-c", script], size))
         .collect();
     let mut lost = Vec::new();
     for mut session in sessions {
