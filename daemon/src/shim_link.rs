@@ -204,14 +204,17 @@ pub fn watch(
     spawned.expect("invariant: the daemon can start a thread");
 }
 
-/// The watch connection, or `None` once the shim is gone. A shim that holds
-/// its lock but refuses the connection is still starting (recovery found it
-/// before its `shim.sock` was there): try again.
+/// The watch connection, or `None` once the shim is gone. A shim that has
+/// not written `exit`, holds its lock, and yet refuses the connection is
+/// still starting (recovery found it before its `shim.sock` was there): try
+/// again. One that has written `exit` is on its way out, lock or not.
 fn connect_watch(dir: &ContainerDir) -> Option<UnixStream> {
     loop {
         match open_watch(dir) {
             Ok(stream) => return Some(stream),
-            Err(_) if shim_lock::is_held(dir) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) if !has_exit_file(dir) && shim_lock::is_held(dir) => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
             Err(_) => return None,
         }
     }
