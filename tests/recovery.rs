@@ -234,3 +234,25 @@ fn a_container_that_ran_is_never_deleted_for_a_lost_meta_json() {
     assert_eq!(status, 200);
     assert_eq!(listing, serde_json::json!([]), "neither is listed");
 }
+
+#[test]
+fn a_start_refuses_while_another_process_holds_the_shims_lock() {
+    // The kernel, not the daemon's memory, stands between a container and a
+    // second shim: whoever holds the directory's lock counts as a live shim.
+    let daemon = TestDaemon::start();
+    let id = daemon.cli_ok(&["create", "--name", "guarded", "--", "sleep", "1000"]).trim().to_string();
+    let dir = daemon.container_dir(&id);
+    let held = std::fs::File::open(&dir).unwrap();
+    assert!(common::sys::try_lock_exclusive(std::os::fd::AsRawFd::as_raw_fd(&held)).unwrap());
+    let (status, body) = daemon.api("POST", &format!("/containers/{id}/start"), None);
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("a shim of this container is still running"),
+        "{body}"
+    );
+    assert_eq!(daemon.status("guarded"), "created");
+    assert!(!dir.join("shim.pid").exists(), "no shim was started");
+    drop(held);
+    daemon.cli_ok(&["start", "guarded"]);
+    assert_eq!(daemon.status("guarded"), "running");
+}
