@@ -3,8 +3,9 @@
 //! many times over. After each restart the state directory must be one the
 //! new daemon explains: every container directory has its `meta.json` and is
 //! listed, no half-made or half-removed directory is left, no container has
-//! two shims, no shim runs without its directory, and a live shim means a
-//! running container.
+//! two shims, no shim runs without its directory, a live shim means a
+//! running container, and starting every container the daemon calls created
+//! or exited makes no second shim.
 
 mod support;
 
@@ -89,18 +90,7 @@ fn check_invariants(daemon: &TestDaemon, round: usize) {
     }
     // Shims: at most one per container, each with its directory, each for a
     // container the daemon calls running (or paused).
-    let shims: Vec<(i32, String)> = common::proc::all_pids()
-        .into_iter()
-        .filter_map(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let words: Vec<String> =
-                cmdline.split(|&b| b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
-            let dir = words.get(1)?;
-            (words.first()?.ends_with("orchestrator-shim") && dir.starts_with(daemon.root.to_str().unwrap()))
-                .then(|| (pid, dir.rsplit('/').next().unwrap().to_string()))
-        })
-        .filter(|(pid, _)| !common::proc::is_dead(*pid))
-        .collect();
+    let shims = live_shims(daemon);
     for (pid, id) in &shims {
         assert_eq!(
             shims.iter().filter(|(_, other)| other == id).count(),
@@ -116,4 +106,32 @@ fn check_invariants(daemon: &TestDaemon, round: usize) {
             "round {round}: live shim {pid} but the container is {state:?}"
         );
     }
+    // And the daemon acts on what it says: starting every container it calls
+    // created or exited makes no second shim for any of them.
+    for (id, state) in &listed {
+        if state == "created" || state == "exited" {
+            let _ = daemon.http("POST", &format!("/containers/{id}/start"), None);
+        }
+    }
+    let shims = live_shims(daemon);
+    for (_, id) in &shims {
+        let count = shims.iter().filter(|(_, other)| other == id).count();
+        assert_eq!(count, 1, "round {round}: a start after the restart made a second shim for {id}");
+    }
+}
+
+/// The live shims of this daemon's root: `(pid, container ID)`.
+fn live_shims(daemon: &TestDaemon) -> Vec<(i32, String)> {
+    common::proc::all_pids()
+        .into_iter()
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let words: Vec<String> =
+                cmdline.split(|&b| b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+            let dir = words.get(1)?;
+            (words.first()?.ends_with("orchestrator-shim") && dir.starts_with(daemon.root.to_str().unwrap()))
+                .then(|| (pid, dir.rsplit('/').next().unwrap().to_string()))
+        })
+        .filter(|(pid, _)| !common::proc::is_dead(*pid))
+        .collect()
 }
