@@ -1,7 +1,8 @@
 //! Everything the daemon, the shim and the CLI agree on: the state machine
 //! (`state`), container IDs and names (`ids`, `names`), the layout of the state
-//! directory (`paths`) and the shim's lock on it (`shim_lock`), the wire types (`wire`), and the HTTP-over-Unix-socket
-//! plumbing both ends share (`chunked`, `stream_frame`). All `unsafe` code of the
+//! directory (`paths`) and the shim's lock on it (`shim_lock`), the wire types
+//! (`wire`), and the HTTP-over-Unix-socket plumbing both ends share
+//! (`chunked`, `stream_frame`). All `unsafe` code of the
 //! project lives in `sys`: one small, named, safe wrapper per libc call
 //! (docs/01-overview.md gives the tour).
 #![deny(unsafe_code)]

@@ -188,9 +188,10 @@ pub fn watch(
                 while let Ok(count @ 1..) = stream.read(&mut news) {
                     let bytes = &news[..count];
                     // Once the exit line has begun, every byte belongs to it.
-                    let news_bytes = match exit_line.is_empty() {
-                        true => bytes.iter().position(|&b| b == b'{').unwrap_or(count),
-                        false => 0,
+                    let news_bytes = if exit_line.is_empty() {
+                        bytes.iter().position(|&b| b == b'{').unwrap_or(count)
+                    } else {
+                        0
                     };
                     if news_bytes > 0 {
                         on_log_grew();

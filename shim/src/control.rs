@@ -1,11 +1,11 @@
 //! `shim.sock`, the shim's control socket. The daemon connects to it in three
 //! ways: a watch connection, which gets one byte each time the log grew, then
 //! the exit record as a last line, and reaches end-of-file when the shim exits
-//! (how the daemon learns of new output and of the exit without polling); short connections that each carry one
-//! request line and get one reply line back (signal, stdin, close_stdin,
-//! resize), where a reply may carry descriptors (SCM_RIGHTS); and exec
-//! connections, which after their reply wait for one more line, the exec's
-//! exit code.
+//! (how the daemon learns of new output and of the exit without polling);
+//! short connections that each carry one request line and get one reply line
+//! back (signal, stdin, close_stdin, resize), where a reply may carry
+//! descriptors (SCM_RIGHTS); and exec connections, which after their reply
+//! wait for one more line, the exec's exit code.
 //! Everything here is non-blocking and driven by the supervisor's `poll` loop
 //! (docs/04-shim.md, unix(7)).
 
